@@ -1,0 +1,262 @@
+"""Metadata in one SQLite file: the embedded default.
+
+WAL mode lets every gunicorn worker read while one writes; each thread keeps its own
+connection, opened on first use. Writes run in ``BEGIN IMMEDIATE`` transactions so the serial
+bump and the record change are one atomic step across processes.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..config import Config, Setting, parse_text
+from ..errors import AlreadyExists, BackendUnavailable, ConfigError, NotFound
+from ..models import FileRecord, ProjectSummary
+from .base import Cache, UserRecord
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    project TEXT NOT NULL,
+    filename TEXT NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (project, filename)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS projects (
+    name TEXT PRIMARY KEY,
+    display_name TEXT NOT NULL,
+    serial INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS counters (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS users (
+    name TEXT PRIMARY KEY,
+    data TEXT NOT NULL
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO counters (name, value) VALUES ('serial', 0);
+"""
+
+
+def _path_from_url(url: str) -> str:
+    """``sqlite:///relative.db`` or ``sqlite:////abs/path.db`` -> the path (pypicloud's form)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        raise ConfigError(f"db.url = {url!r} is not valid: expected sqlite:///PATH")
+    return url[len(prefix) :]
+
+
+class SQLiteCache(Cache):
+    """Metadata in a local SQLite database file."""
+
+    settings = (
+        Setting("db.url", "", parse_text, "`sqlite` cache: pypicloud's form, `sqlite:///PATH`."),
+        Setting(
+            "db.path",
+            "data/registry.sqlite3",
+            parse_text,
+            "`sqlite` cache: the database file (`db.url` wins when both are set).",
+        ),
+    )
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._schema_ready = False
+
+    @classmethod
+    def from_config(cls, config: Config) -> SQLiteCache:
+        url_setting, path_setting = cls.settings
+        url = config.get_setting(url_setting)
+        path = _path_from_url(url) if url else config.get_setting(path_setting)
+        return cls(config.path(path))
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.execute("PRAGMA synchronous=NORMAL")
+                if not self._schema_ready:
+                    connection.executescript(_SCHEMA)
+                    self._schema_ready = True
+            except (OSError, sqlite3.Error) as exc:
+                raise BackendUnavailable(f"cannot open SQLite database {self.path}: {exc}") from exc
+            self._local.connection = connection
+        return connection
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        try:
+            yield self._connection()
+        except sqlite3.Error as exc:
+            raise BackendUnavailable(f"SQLite read failed: {exc}") from exc
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction; our own errors roll it back unchanged."""
+        connection = self._connection()
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise BackendUnavailable(f"SQLite write failed: {exc}") from exc
+        try:
+            yield connection
+            connection.execute("COMMIT")
+        except sqlite3.Error as exc:
+            connection.execute("ROLLBACK")
+            raise BackendUnavailable(f"SQLite write failed: {exc}") from exc
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+
+    @staticmethod
+    def _bump(connection: sqlite3.Connection, project: str, display_name: str | None) -> None:
+        serial = connection.execute(
+            "UPDATE counters SET value = value + 1 WHERE name = 'serial' RETURNING value"
+        ).fetchone()[0]
+        remaining = connection.execute("SELECT 1 FROM files WHERE project = ? LIMIT 1", (project,)).fetchone()
+        if remaining is None:
+            connection.execute("DELETE FROM projects WHERE name = ?", (project,))
+        elif display_name is not None:
+            connection.execute(
+                "INSERT INTO projects (name, display_name, serial) VALUES (?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET serial = excluded.serial",
+                (project, display_name, serial),
+            )
+        else:
+            connection.execute("UPDATE projects SET serial = ? WHERE name = ?", (serial, project))
+
+    # -- files --------------------------------------------------------------------------
+
+    def add_file(self, record: FileRecord) -> None:
+        with self._write() as connection:
+            try:
+                connection.execute(
+                    "INSERT INTO files (project, filename, record) VALUES (?, ?, ?)",
+                    (record.project, record.filename, json.dumps(record.to_dict())),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise AlreadyExists(f"{record.filename} is already recorded") from exc
+            self._bump(connection, record.project, record.display_name)
+
+    def get_file(self, project: str, filename: str) -> FileRecord | None:
+        with self._read() as connection:
+            row = connection.execute(
+                "SELECT record FROM files WHERE project = ? AND filename = ?", (project, filename)
+            ).fetchone()
+        return FileRecord.from_dict(json.loads(row[0])) if row else None
+
+    def list_files(self, project: str) -> list[FileRecord]:
+        with self._read() as connection:
+            rows = connection.execute("SELECT record FROM files WHERE project = ?", (project,)).fetchall()
+        return [FileRecord.from_dict(json.loads(row[0])) for row in rows]
+
+    def update_files(self, records: Iterable[FileRecord]) -> None:
+        records = list(records)
+        with self._write() as connection:
+            for record in records:
+                cursor = connection.execute(
+                    "UPDATE files SET record = ? WHERE project = ? AND filename = ?",
+                    (json.dumps(record.to_dict()), record.project, record.filename),
+                )
+                if cursor.rowcount != 1:
+                    raise NotFound(f"{record.filename} is not recorded")
+            for project in {record.project for record in records}:
+                self._bump(connection, project, None)
+
+    def remove_file(self, project: str, filename: str) -> None:
+        with self._write() as connection:
+            cursor = connection.execute(
+                "DELETE FROM files WHERE project = ? AND filename = ?", (project, filename)
+            )
+            if cursor.rowcount != 1:
+                raise NotFound(f"{filename} is not recorded")
+            self._bump(connection, project, None)
+
+    def list_projects(self) -> list[ProjectSummary]:
+        with self._read() as connection:
+            rows = connection.execute("SELECT name, display_name, serial FROM projects").fetchall()
+        return [ProjectSummary(name=row[0], display_name=row[1], serial=row[2]) for row in rows]
+
+    def project_serial(self, project: str) -> int | None:
+        with self._read() as connection:
+            row = connection.execute("SELECT serial FROM projects WHERE name = ?", (project,)).fetchone()
+        return row[0] if row else None
+
+    def index_serial(self) -> int:
+        with self._read() as connection:
+            row = connection.execute("SELECT value FROM counters WHERE name = 'serial'").fetchone()
+        return int(row[0])
+
+    def is_empty(self) -> bool:
+        with self._read() as connection:
+            return connection.execute("SELECT 1 FROM files LIMIT 1").fetchone() is None
+
+    # -- users ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _user_data(user: UserRecord) -> str:
+        data: dict[str, Any] = {
+            "password_hash": user.password_hash,
+            "admin": user.admin,
+            "groups": list(user.groups),
+            "extra": user.extra,
+        }
+        return json.dumps(data)
+
+    @staticmethod
+    def _user(name: str, text: str) -> UserRecord:
+        data = json.loads(text)
+        return UserRecord(
+            name=name,
+            password_hash=data["password_hash"],
+            admin=bool(data.get("admin")),
+            groups=tuple(data.get("groups") or ()),
+            extra=dict(data.get("extra") or {}),
+        )
+
+    def get_user(self, name: str) -> UserRecord | None:
+        with self._read() as connection:
+            row = connection.execute("SELECT data FROM users WHERE name = ?", (name,)).fetchone()
+        return self._user(name, row[0]) if row else None
+
+    def add_user(self, user: UserRecord) -> None:
+        with self._write() as connection:
+            try:
+                connection.execute(
+                    "INSERT INTO users (name, data) VALUES (?, ?)", (user.name, self._user_data(user))
+                )
+            except sqlite3.IntegrityError as exc:
+                raise AlreadyExists(f"user {user.name!r} already exists") from exc
+
+    def save_user(self, user: UserRecord) -> None:
+        with self._write() as connection:
+            connection.execute(
+                "INSERT INTO users (name, data) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET data = excluded.data",
+                (user.name, self._user_data(user)),
+            )
+
+    def remove_user(self, name: str) -> None:
+        with self._write() as connection:
+            connection.execute("DELETE FROM users WHERE name = ?", (name,))
+
+    def list_users(self) -> list[UserRecord]:
+        with self._read() as connection:
+            rows = connection.execute("SELECT name, data FROM users ORDER BY name").fetchall()
+        return [self._user(row[0], row[1]) for row in rows]
+
+    def close(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None

@@ -1,0 +1,74 @@
+"""The services one app (or one CLI command) works with, built once from the Config."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import sys
+import threading
+from dataclasses import dataclass, field
+
+from ..cache import Cache, UserRecord, cache_from_config
+from ..config import Config
+from ..errors import AlreadyExists
+from ..storage import Storage, storage_from_config
+from .access import Access, hash_password
+from .pages import PageCache
+
+log = logging.getLogger("registry")
+ADMIN_PASSWORD_ENV = "REGISTRY_ADMIN_PASSWORD"
+
+
+@dataclass
+class Services:
+    """Config, backends and access rules. Building it validates settings but connects nothing."""
+
+    config: Config
+    storage: Storage
+    cache: Cache
+    access: Access
+    pages: PageCache = field(default_factory=PageCache)
+    _started: bool = False
+    _start_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def from_config(cls, config: Config) -> Services:
+        storage = storage_from_config(config)
+        cache = cache_from_config(config)
+        return cls(config=config, storage=storage, cache=cache, access=Access(config, cache))
+
+    def start(self) -> None:
+        """First-use work that needs the backends; runs once per process, before a request."""
+        if self._started:
+            return
+        with self._start_lock:
+            if not self._started:
+                ensure_admin(self)
+                self._started = True
+
+
+def ensure_admin(services: Services) -> str | None:
+    """On first start with no user at all, create ``admin``; return its password if generated.
+
+    The password is ``$REGISTRY_ADMIN_PASSWORD`` or, if unset, a random one logged once. Only
+    its hash is stored. Safe to call from several processes: one creates, the others see it.
+    """
+    if services.config.users or services.cache.list_users():
+        return None
+    given = os.environ.get(ADMIN_PASSWORD_ENV)
+    password = given or secrets.token_urlsafe(15)
+    try:
+        services.cache.add_user(UserRecord(name="admin", password_hash=hash_password(password), admin=True))
+    except AlreadyExists:
+        return None
+    if given:
+        log.warning("Created user 'admin' with the password from %s", ADMIN_PASSWORD_ENV)
+        return None
+    # Printed, never logged: log lines must not carry secrets; this shows once on the console.
+    print(
+        f"Created user 'admin' with password {password} (shown once; only its hash is stored)",
+        file=sys.stderr,
+        flush=True,
+    )
+    return password

@@ -1,0 +1,55 @@
+"""Rendered pages kept in memory until the data behind them changes.
+
+Rendering a 500-version project page costs milliseconds; checking the project's serial costs
+one indexed lookup. So every rendered body is kept with the serial it was built from and served
+again, byte for byte with the same ETag, until the serial moves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Page:
+    """A rendered response body with its content type and strong ETag."""
+
+    body: bytes
+    content_type: str
+    etag: str
+
+    @classmethod
+    def build(cls, body: bytes, content_type: str) -> Page:
+        return cls(body, content_type, hashlib.blake2b(body, digest_size=16).hexdigest())
+
+
+class PageCache:
+    """A bounded LRU of pages keyed by what they show, valid for one serial each."""
+
+    def __init__(self, limit: int = 2048) -> None:
+        self.limit = limit
+        self._pages: OrderedDict[Hashable, tuple[Hashable, Page]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, serial: Hashable, render: Callable[[], Page]) -> Page:
+        """The page for ``key`` at ``serial``, rendered only if not kept for that serial."""
+        with self._lock:
+            kept = self._pages.get(key)
+            if kept is not None and kept[0] == serial:
+                self._pages.move_to_end(key)
+                return kept[1]
+        page = render()
+        with self._lock:
+            self._pages[key] = (serial, page)
+            self._pages.move_to_end(key)
+            while len(self._pages) > self.limit:
+                self._pages.popitem(last=False)
+        return page
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pages.clear()

@@ -1,0 +1,213 @@
+"""Upload: validate -> store -> record.
+
+The file is written first (create-only), its PEP 658 metadata file beside it, and the record
+last, in one Cache transaction. If the record write fails the client gets a 5xx and nothing is
+listed; a retry finds the identical bytes already stored and completes the record. Re-uploading
+identical bytes is a no-op that succeeds; different bytes under an existing filename are
+refused with "File already exists" (what ``twine --skip-existing`` looks for).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from ..errors import AlreadyExists, FileExists, InvalidUpload, NotFound, TooLarge
+from ..models import FileRecord
+from .context import Services
+from .distribution import ParsedFilename, check_name, check_version, inspect_distribution, parse_filename
+
+_CHUNK = 1024 * 1024
+FILETYPES = ("bdist_wheel", "sdist")
+
+
+@dataclass(frozen=True)
+class UploadForm:
+    """What the legacy upload API's multipart form carries (``:action=file_upload``)."""
+
+    name: str
+    version: str
+    filetype: str
+    filename: str
+    content: BinaryIO
+    sha256_digest: str = ""
+    md5_digest: str = ""
+    blake2_256_digest: str = ""
+
+
+@dataclass(frozen=True)
+class Digests:
+    size: int
+    sha256: str
+    md5: str
+    blake2b_256: str
+
+
+@dataclass(frozen=True)
+class UploadOutcome:
+    record: FileRecord
+    created: bool  # False when identical bytes were already there
+
+
+def hash_stream(stream: BinaryIO, max_size: int) -> Digests:
+    """Hash a stream from its start in one pass, refusing it past ``max_size`` bytes."""
+    stream.seek(0)
+    sha256, md5, blake2 = (
+        hashlib.sha256(),
+        hashlib.md5(usedforsecurity=False),
+        hashlib.blake2b(digest_size=32),
+    )
+    size = 0
+    while chunk := stream.read(_CHUNK):
+        size += len(chunk)
+        if size > max_size:
+            raise TooLarge(f"File too large: the limit is {max_size} bytes")
+        sha256.update(chunk)
+        md5.update(chunk)
+        blake2.update(chunk)
+    return Digests(size, sha256.hexdigest(), md5.hexdigest(), blake2.hexdigest())
+
+
+def check_form(form: UploadForm) -> ParsedFilename:
+    """Check the filename and that the form's name, version and filetype agree with it.
+
+    :raises InvalidUpload: the first disagreement found.
+    """
+    parsed = parse_filename(form.filename)
+    if not form.name:
+        raise InvalidUpload("Missing 'name' in the upload form")
+    if not form.version:
+        raise InvalidUpload("Missing 'version' in the upload form")
+    if check_name(form.name) != parsed.project:
+        raise InvalidUpload(
+            f"The filename {form.filename!r} does not match the project name {form.name!r} in the form"
+        )
+    if check_version(form.version) != parsed.version:
+        raise InvalidUpload(
+            f"The filename {form.filename!r} does not match the version {form.version!r} in the form"
+        )
+    if form.filetype and form.filetype not in FILETYPES:
+        raise InvalidUpload(f"Invalid filetype {form.filetype!r}: expected bdist_wheel or sdist")
+    if form.filetype and form.filetype != parsed.packagetype:
+        raise InvalidUpload(
+            f"The filetype {form.filetype!r} does not match the file {form.filename!r} "
+            f"(a {parsed.packagetype})"
+        )
+    return parsed
+
+
+def check_digests(form: UploadForm, digests: Digests) -> None:
+    """:raises InvalidUpload: a digest the client supplied does not match the bytes received."""
+    supplied = (
+        ("sha256", form.sha256_digest, digests.sha256),
+        ("md5", form.md5_digest, digests.md5),
+        ("blake2_256", form.blake2_256_digest, digests.blake2b_256),
+    )
+    for label, claimed, actual in supplied:
+        if claimed and claimed.strip().lower() != actual:
+            raise InvalidUpload(
+                f"The {label} digest supplied does not match the uploaded file "
+                "(the file may have been corrupted in transit)"
+            )
+
+
+def file_exists_error(filename: str, sha256: str) -> FileExists:
+    return FileExists(
+        f"File already exists ({filename!r}, with sha256 hash {sha256!r}): a file cannot be "
+        "replaced once uploaded; upload it under a new version instead"
+    )
+
+
+def upload(services: Services, form: UploadForm, uploader: str) -> UploadOutcome:
+    """Validate, store and record one uploaded file.
+
+    :raises InvalidUpload: the file or form fails a check (nothing is stored).
+    :raises FileExists: different bytes are already stored under this filename.
+    :raises TooLarge: the file exceeds ``pypi.max_file_size``.
+    """
+    config = services.config
+    parsed = check_form(form)
+    digests = hash_stream(form.content, config["pypi.max_file_size"])
+    if digests.size == 0:
+        raise InvalidUpload("The uploaded file is empty")
+    check_digests(form, digests)
+    existing = services.cache.get_file(parsed.project, parsed.filename)
+    if existing is not None:
+        if existing.sha256 == digests.sha256:
+            return UploadOutcome(existing, created=False)
+        raise file_exists_error(parsed.filename, existing.sha256)
+    metadata = inspect_distribution(form.content, parsed, digests.size, config["pypi.max_unpacked_size"])
+    is_wheel = parsed.packagetype == "bdist_wheel"
+    record = FileRecord(
+        project=parsed.project,
+        version=str(parsed.version),
+        filename=parsed.filename,
+        packagetype=parsed.packagetype,
+        size=digests.size,
+        sha256=digests.sha256,
+        md5=digests.md5,
+        blake2b_256=digests.blake2b_256,
+        requires_python=metadata.requires_python,
+        uploader=uploader,
+        metadata_sha256=hashlib.sha256(metadata.raw).hexdigest() if is_wheel else "",
+        python_version=parsed.python_version,
+        info=metadata.info,
+    )
+    store_file(services, record, form.content, metadata.raw if is_wheel else None)
+    return UploadOutcome(record_file(services, record), created=True)
+
+
+def storage_meta(record: FileRecord) -> dict[str, str]:
+    """The meta mapping stored on the object: enough to rebuild the record from Storage."""
+    return {"record": json.dumps(record.to_dict(), separators=(",", ":"))}
+
+
+def stored_sha256(services: Services, key: str) -> str:
+    """The sha256 of an object already in Storage, from its meta or, failing that, its bytes."""
+    try:
+        meta = services.storage.get_meta(key)
+        return str(json.loads(meta["record"])["sha256"])
+    except (KeyError, ValueError, TypeError):
+        stored = services.storage.open(key)
+        digest = hashlib.sha256()
+        with stored.stream:
+            while chunk := stored.stream.read(_CHUNK):
+                digest.update(chunk)
+        return digest.hexdigest()
+    except NotFound:
+        return ""
+
+
+def store_file(services: Services, record: FileRecord, content: BinaryIO, metadata: bytes | None) -> None:
+    """Write the file, then its metadata file, create-only; accept identical leftovers.
+
+    A leftover from an earlier attempt whose record write failed is accepted when its bytes
+    are the same, which is what makes a retry succeed.
+    """
+    content.seek(0)
+    try:
+        services.storage.put(record.key, content, storage_meta(record))
+    except AlreadyExists:
+        if stored_sha256(services, record.key) != record.sha256:
+            raise file_exists_error(record.filename, record.sha256) from None
+        services.storage.set_meta(record.key, storage_meta(record))
+    if metadata is not None:
+        # An existing one came from the same file bytes (checked above), so it is the same.
+        with contextlib.suppress(AlreadyExists):
+            services.storage.put(record.metadata_key, io.BytesIO(metadata), {})
+
+
+def record_file(services: Services, record: FileRecord) -> FileRecord:
+    """Add the record; under a race, the loser with identical bytes gets the winner's record."""
+    try:
+        services.cache.add_file(record)
+    except AlreadyExists:
+        winner = services.cache.get_file(record.project, record.filename)
+        if winner is None or winner.sha256 != record.sha256:
+            raise file_exists_error(record.filename, winner.sha256 if winner else "") from None
+        return winner
+    return record

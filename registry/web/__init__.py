@@ -1,0 +1,20 @@
+"""The HTTP layer: one blueprint per feature, thin views over ``registry.services``."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from . import errors, files, health, json_api, manage, simple, upload
+from .common import services
+
+
+def _start_services() -> None:
+    services().start()
+
+
+def init_app(app: Flask) -> None:
+    app.url_map.strict_slashes = False
+    errors.init_app(app)
+    app.before_request(_start_services)
+    for blueprint in (simple.bp, upload.bp, files.bp, json_api.bp, manage.bp, health.bp):
+        app.register_blueprint(blueprint)

@@ -1,0 +1,115 @@
+"""Package and metadata file downloads at stable URLs.
+
+``/packages/<project>/<sha256 prefix>/<filename>`` serves a file, and the same URL plus
+``.metadata`` its PEP 658 core metadata. The hash prefix in the path makes the URL change if the
+bytes ever did, so files are cached as immutable. ``Range`` is honoured (uv reads wheel
+metadata by range), with ``ETag``/``If-None-Match`` and ``HEAD``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from flask import Blueprint, redirect, request
+from werkzeug.wrappers import Response
+from werkzeug.wsgi import wrap_file
+
+from ..errors import NotFound
+from ..models import FileRecord
+from .caching import apply_cache_policy
+from .common import require_read, services
+
+bp = Blueprint("files", __name__)
+
+METADATA_SUFFIX = ".metadata"
+_CHUNK = 256 * 1024
+
+
+def _find_record(project: str, digest: str, filename: str) -> tuple[FileRecord, bool]:
+    """(record, whether the metadata file was asked for).
+
+    :raises NotFound: no such file, or the hash in the URL is not this file's.
+    """
+    cache = services().cache
+    record = cache.get_file(project, filename)
+    wants_metadata = False
+    if record is None and filename.endswith(METADATA_SUFFIX):
+        record = cache.get_file(project, filename[: -len(METADATA_SUFFIX)])
+        wants_metadata = True
+    if record is None or not record.sha256.startswith(digest) or len(digest) < 8:
+        raise NotFound(f"File {filename!r} not found")
+    if wants_metadata and not record.metadata_sha256:
+        raise NotFound(f"File {filename!r} not found: {record.filename} has no metadata file")
+    return record, wants_metadata
+
+
+def _limited(stream: BinaryIO, length: int) -> Iterator[bytes]:
+    try:
+        while length > 0:
+            chunk = stream.read(min(_CHUNK, length))
+            if not chunk:
+                break
+            length -= len(chunk)
+            yield chunk
+    finally:
+        stream.close()
+
+
+def _file_response(stream: BinaryIO, size: int, etag: str, mimetype: str) -> Response:
+    """200 (or 304, 206, 416) for a stored object, streamed with bounded memory."""
+    response = Response(mimetype=mimetype)
+    response.set_etag(etag)
+    response.accept_ranges = "bytes"
+    if request.if_none_match.contains(etag):
+        stream.close()
+        response.status_code = 304
+        return response
+    requested = request.range
+    byte_range = requested.range_for_length(size) if requested is not None else None
+    # If-Range: serve the range only if the client's copy is this exact file.
+    range_applies = requested is not None and (
+        "If-Range" not in request.headers or request.if_range.etag == etag
+    )
+    if range_applies and requested is not None and len(requested.ranges) == 1:
+        if byte_range is None:
+            stream.close()
+            response.status_code = 416
+            response.headers["Content-Range"] = f"bytes */{size}"
+            return response
+        start, stop = byte_range
+        stream.seek(start)
+        response.response = _limited(stream, stop - start)
+        response.status_code = 206
+        response.headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
+        response.content_length = stop - start
+        return response
+    response.response = wrap_file(request.environ, stream)
+    response.direct_passthrough = True
+    response.content_length = size
+    return response
+
+
+@bp.get("/packages/<project>/<digest>/<filename>")
+def download(project: str, digest: str, filename: str) -> Response:
+    """Serve a package file or its core metadata file."""
+    require_read(project)
+    record, wants_metadata = _find_record(project, digest, filename)
+    storage = services().storage
+    key = record.metadata_key if wants_metadata else record.key
+    if not wants_metadata and (url := storage.download_url(key)):
+        return apply_cache_policy(redirect(url, code=302), "never")
+    stored = storage.open(key)
+    etag = record.metadata_sha256 if wants_metadata else record.sha256
+    mimetype = "text/plain" if wants_metadata else "application/octet-stream"
+    if request.method == "HEAD":
+        stored.stream.close()
+        response = Response(mimetype=mimetype)
+        response.set_etag(etag)
+        response.accept_ranges = "bytes"
+        response.content_length = stored.size
+    else:
+        response = _file_response(stored.stream, stored.size, etag, mimetype)
+    if services().access.reads_are_public:
+        return apply_cache_policy(response, "file")
+    return apply_cache_policy(response, "private")

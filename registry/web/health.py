@@ -1,0 +1,52 @@
+"""``/health``: is every backend usable? And ``/``: a short page saying how to use the index."""
+
+from __future__ import annotations
+
+from html import escape
+
+from flask import Blueprint, jsonify, request
+from werkzeug.wrappers import Response
+
+from ..errors import RegistryError
+from .caching import apply_cache_policy
+from .common import services
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/health")
+def health() -> Response:
+    """Check each backend; 200 when all work, 503 naming the failing one otherwise."""
+    checks: dict[str, str] = {}
+    for name, check in (
+        ("storage", services().storage.check_health),
+        ("cache", services().cache.check_health),
+    ):
+        try:
+            check()
+            checks[name] = "ok"
+        except RegistryError as exc:
+            checks[name] = f"error: {exc.message}"
+    healthy = all(value == "ok" for value in checks.values())
+    response = jsonify({"status": "ok" if healthy else "error", **checks})
+    response.status_code = 200 if healthy else 503
+    return apply_cache_policy(response, "never")
+
+
+@bp.get("/")
+def home() -> Response:
+    """Show the index and upload URLs with copy-paste commands."""
+    root = escape(request.url_root)
+    body = f"""<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Python package registry</title></head>
+<body>
+<h1>Python package registry</h1>
+<p>Index: <code>{root}simple/</code> &middot; Upload: <code>{root}</code></p>
+<pre>pip install --index-url {root}simple/ NAME
+pip install --extra-index-url {root}simple/ NAME
+uv pip install --index-url {root}simple/ NAME
+twine upload --repository-url {root} -u USER dist/*</pre>
+</body></html>
+"""
+    response = Response(body, mimetype="text/html")
+    return apply_cache_policy(response, "never")

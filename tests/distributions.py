@@ -1,0 +1,118 @@
+"""Build real, installable wheels and sdists for tests, without a build backend.
+
+Wheels are written directly as zip files with a proper ``.dist-info`` (METADATA, WHEEL, RECORD)
+and an importable module, so pip and uv install them for real. Sdists are ``.tar.gz`` files with
+PKG-INFO and a ``pyproject.toml`` using setuptools (installed with ``--no-build-isolation``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import tarfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+
+@dataclass
+class Dist:
+    """What to build: a project, a version, and its metadata."""
+
+    name: str
+    version: str
+    requires: list[str] = field(default_factory=list)
+    requires_python: str = ""
+    summary: str = "A test package"
+    extra_metadata: str = ""
+
+    @property
+    def module(self) -> str:
+        return canonicalize_name(self.name).replace("-", "_")
+
+    @property
+    def wheel_name(self) -> str:
+        return f"{self.module}-{self.version}-py3-none-any.whl"
+
+    @property
+    def sdist_name(self) -> str:
+        return f"{self.module}-{self.version}.tar.gz"
+
+    def metadata(self) -> str:
+        lines = [
+            "Metadata-Version: 2.1",
+            f"Name: {self.name}",
+            f"Version: {self.version}",
+            f"Summary: {self.summary}",
+            "Author: Test Author",
+            "License: MIT",
+            "Project-URL: Homepage, https://example.invalid/home",
+            "Classifier: Programming Language :: Python :: 3",
+        ]
+        if self.requires_python:
+            lines.append(f"Requires-Python: {self.requires_python}")
+        lines += [f"Requires-Dist: {req}" for req in self.requires]
+        text = "\n".join(lines) + "\n"
+        if self.extra_metadata:
+            text += self.extra_metadata
+        return text + "\nLong description of the test package.\n"
+
+
+def _record_line(path: str, data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{path},sha256={digest},{len(data)}"
+
+
+def wheel_bytes(dist: Dist, *, omit: tuple[str, ...] = ()) -> bytes:
+    """A valid wheel; ``omit`` leaves out dist-info files (METADATA, WHEEL, RECORD) for tests."""
+    dist_info = f"{dist.module}-{dist.version}.dist-info"
+    files = {
+        f"{dist.module}/__init__.py": f"VERSION = {dist.version!r}\n".encode(),
+        f"{dist_info}/METADATA": dist.metadata().encode(),
+        f"{dist_info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = [_record_line(path, data) for path, data in files.items()] + [f"{dist_info}/RECORD,,"]
+    files[f"{dist_info}/RECORD"] = ("\n".join(record) + "\n").encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, data in files.items():
+            if path.rsplit("/", 1)[-1] not in omit:
+                archive.writestr(path, data)
+    return buffer.getvalue()
+
+
+def sdist_bytes(dist: Dist) -> bytes:
+    """A valid sdist (PKG-INFO + pyproject.toml + the module)."""
+    top = f"{dist.module}-{dist.version}"
+    requires = ", ".join(f'"{req}"' for req in dist.requires)
+    pyproject = (
+        "[build-system]\nrequires = [\"setuptools\"]\nbuild-backend = \"setuptools.build_meta\"\n\n"
+        f"[project]\nname = \"{dist.name}\"\nversion = \"{dist.version}\"\ndependencies = [{requires}]\n"
+    )
+    files = {
+        f"{top}/PKG-INFO": dist.metadata().encode(),
+        f"{top}/pyproject.toml": pyproject.encode(),
+        f"{top}/{dist.module}/__init__.py": f"VERSION = {dist.version!r}\n".encode(),
+    }
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for path, data in files.items():
+            info = tarfile.TarInfo(path)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def write_wheel(directory: Path, dist: Dist) -> Path:
+    path = directory / dist.wheel_name
+    path.write_bytes(wheel_bytes(dist))
+    return path
+
+
+def write_sdist(directory: Path, dist: Dist) -> Path:
+    path = directory / dist.sdist_name
+    path.write_bytes(sdist_bytes(dist))
+    return path
