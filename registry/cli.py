@@ -295,3 +295,6 @@ def config_docs() -> None:
             except RegistryError as exc:
                 raise click.ClickException(exc.message) from exc
     click.echo(settings_markdown(extra), nl=False)
+
+
+from . import cli_data  # noqa: E402, F401 - registers rebuild and migrate

@@ -45,6 +45,9 @@ class Services:
         with self._start_lock:
             if not self._started:
                 ensure_admin(self)
+                from .rebuild import rebuild_if_empty  # imports this module
+
+                rebuild_if_empty(self)  # an empty Cache over a filled Storage: fill it first
                 self._started = True
 
 

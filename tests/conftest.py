@@ -1,0 +1,3 @@
+"""Shared test setup: the emulator fixtures (``tests/emulators.py``) for every test folder."""
+
+pytest_plugins = ["emulators"]
