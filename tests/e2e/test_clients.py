@@ -54,7 +54,8 @@ def uv_install(python: Path, index: str, *requirements: str, cache: Path) -> sub
 
 
 def installed(python: Path) -> dict[str, str]:
-    script = "import importlib.metadata as m, json; print(json.dumps({d.name: d.version for d in m.distributions()}))"
+    script = "import importlib.metadata as m, json\n"
+    script += "print(json.dumps({d.name: d.version for d in m.distributions()}))"
     out = run([str(python), "-c", script])
     return {canonicalize_name(name): version for name, version in json.loads(out.stdout).items()}
 
