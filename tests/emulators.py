@@ -18,7 +18,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -190,9 +190,24 @@ def firestore_emulator(google_env: None, emulator_logs: Path) -> Iterator[Emulat
     emulator = _start("Firestore emulator", command, port, emulator_logs)
     emulator.wait_ready("/")
     old = _export("FIRESTORE_EMULATOR_HOST", emulator.host)
+    _warm_up_firestore()
     yield emulator
     _restore("FIRESTORE_EMULATOR_HOST", old)
     emulator.stop()
+
+
+def _warm_up_firestore() -> None:
+    """The emulator's first write takes a second or more (JVM warm-up): pay it here, once,
+    rather than in whichever test or server health check happens to come first."""
+    from google.cloud import firestore
+
+    client = firestore.Client(project="warm-up")
+    try:
+        for number in range(3):
+            client.collection("warm-up").document(str(number)).set({"n": number})
+            client.collection("warm-up").document(str(number)).get()
+    finally:
+        client.close()
 
 
 @pytest.fixture(scope="session")
@@ -226,15 +241,32 @@ def gcs_bucket(gcs_emulator: Emulator) -> str:
     return name
 
 
-@pytest.fixture
-def gcp_settings(firestore_emulator: Emulator, gcs_bucket: str) -> dict[str, str]:
-    """Raw settings for a registry on GCS + Firestore, isolated from every other test."""
+def gcp_backend_settings(bucket: str) -> dict[str, str]:
+    """Raw settings for GCS + Firestore on the emulators, isolated by a fresh prefix and namespace."""
     return {
         "pypi.storage": "gcs",
-        "storage.bucket": gcs_bucket,
+        "storage.bucket": bucket,
         "storage.prefix": unique("t") + "/",
         "storage.project": PROJECT,
         "pypi.db": "firestore",
         "db.project": PROJECT,
         "db.namespace": unique("t"),
     }
+
+
+@pytest.fixture
+def gcp_settings(firestore_emulator: Emulator, gcs_bucket: str) -> dict[str, str]:
+    """Raw settings for a registry on GCS + Firestore, isolated from every other test."""
+    return gcp_backend_settings(gcs_bucket)
+
+
+@pytest.fixture(scope="session", params=["local", "gcp"])
+def backend_settings(request: pytest.FixtureRequest) -> Callable[[], dict[str, str]]:
+    """Makes the backend settings of each live test server: local files + SQLite, then (a second
+    run of every test using a server) GCS + Firestore on the emulators. Each call is isolated.
+    """
+    if request.param == "local":
+        return dict
+    request.getfixturevalue("firestore_emulator")
+    bucket: str = request.getfixturevalue("gcs_bucket")
+    return lambda: gcp_backend_settings(bucket)
