@@ -139,7 +139,8 @@ def migrate(
             report.files_present += 1
         step(1)
     copied = set(todo.keys)
-    for key, record in todo.records.items():
+    # In upload order, so each project's display name comes from its first file, as it did.
+    for key, record in sorted(todo.records.items(), key=lambda item: item[1].upload_time):
         if key in copied or target.storage.exists(key):
             copy_record(target, record, report)
         else:

@@ -155,6 +155,20 @@ def _sync_record(
     report.updated.append(record.key)
 
 
+def _read_record(services: Services, key: str, report: RebuildReport) -> FileRecord | None:
+    """The record of a distribution object, from its meta or else its bytes; None for a stray."""
+    record = record_from_meta(services, key)
+    if record is not None:
+        return record
+    try:
+        record = record_from_bytes(services, key)
+    except (InvalidUpload, TooLarge) as exc:
+        report.strays[key] = exc.message
+        return None
+    report.indexed_from_bytes.append(key)
+    return record
+
+
 def rebuild(
     services: Services, keys: Iterable[str] | None = None, step: Step = _no_progress
 ) -> RebuildReport:
@@ -165,23 +179,24 @@ def rebuild(
     report = RebuildReport()
     cached = cached_records(services)
     all_keys = set(services.storage.list_keys() if keys is None else keys)
-    indexed: set[str] = set()
+    found: list[FileRecord] = []
     for key in sorted(all_keys):
+        record = None
         try:
-            if is_companion(key, all_keys):
-                continue
-            record = record_from_meta(services, key)
+            if not is_companion(key, all_keys):
+                record = _read_record(services, key, report)
+        finally:
             if record is None:
-                try:
-                    record = record_from_bytes(services, key)
-                except (InvalidUpload, TooLarge) as exc:
-                    report.strays[key] = exc.message
-                    continue
-                report.indexed_from_bytes.append(key)
-            indexed.add(key)
-            _sync_record(services, record, cached.get(key), report)
+                step(1)
+        if record is not None:
+            found.append(record)
+    # In upload order, so a project's display name comes from its first file, as it did.
+    for record in sorted(found, key=lambda item: item.upload_time):
+        try:
+            _sync_record(services, record, cached.get(record.key), report)
         finally:
             step(1)
+    indexed = {record.key for record in found}
     for key, record in sorted(cached.items()):
         if key in indexed or services.storage.exists(key):
             continue
