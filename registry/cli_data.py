@@ -10,7 +10,7 @@ from typing import TextIO
 
 import click
 
-from .cli import _services, cli, config_argument
+from .cli import _load, _services, cli, config_argument
 from .config import load_config
 from .errors import RegistryError
 from .services.context import Services
@@ -75,3 +75,26 @@ def migrate_command(source: str, target: str) -> None:
     for key in report.missing_files:
         click.echo(f"skipped record without a file in the source: {key}")
     click.echo(f"Migrated: {report.summary()}")
+
+
+@cli.command("backend-usage")
+@config_argument
+@click.option("--allow-writes", is_flag=True, help="Confirm: it adds and removes a throwaway project.")
+@click.option("--files", default=20, show_default=True, help="Files the throwaway project starts with.")
+def backend_usage_command(config: str | None, allow_writes: bool, files: int) -> None:
+    """Print document reads and writes per request type (Firestore; for the benchmark).
+
+    Runs one request of each type in-process on CONFIG's backends, with a throwaway project it
+    removes afterwards: point it at an emulator or a scratch database.
+    """
+    from .usage import measure_usage, usage_table
+
+    if not allow_writes:
+        raise click.ClickException(
+            "this writes a throwaway project to the configured backends: pass --allow-writes"
+        )
+    try:
+        results = measure_usage(_load(config), existing_files=files)
+    except RegistryError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(usage_table(results), nl=False)

@@ -34,6 +34,7 @@ from .upload import hash_stream, storage_meta
 log = logging.getLogger("registry")
 METADATA_SUFFIX = ".metadata"
 _SPOOL = 16 * 1024 * 1024
+STRAYS_LOGGED = 20
 
 Step = Callable[[int], None]
 
@@ -218,6 +219,11 @@ def rebuild_if_empty(services: Services) -> RebuildReport | None:
     log.warning("The metadata store is empty but storage holds %d objects: rebuilding it", len(keys))
     report = rebuild(services, keys)
     log.warning("Rebuilt the metadata store: %s", report.summary())
-    for key, reason in report.strays.items():
+    for key, reason in sorted(report.strays.items())[:STRAYS_LOGGED]:
         log.warning("Stray object %s not indexed: %s", key, reason)
+    if len(report.strays) > STRAYS_LOGGED:
+        log.warning(
+            "... and %d more stray objects (python -m registry rebuild lists them all)",
+            len(report.strays) - STRAYS_LOGGED,
+        )
     return report
