@@ -4,6 +4,7 @@ namespaces, the serial cache, and its settings. The shared contract is in tests/
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -15,6 +16,7 @@ from registry.errors import ConfigError
 from registry.models import FileRecord
 from registry.usage import measure_usage
 from tests.emulators import PROJECT, unique
+from tests.server import ROOT
 
 
 def record(version: str, project: str = "demo", info_bytes: int = 0) -> FileRecord:
@@ -158,3 +160,24 @@ def test_usage_per_request_type(gcp_settings: dict[str, str]) -> None:
     assert costs["download a file"] == (200, 1, 0)
     assert costs["yank a release"] == (200, 3, 3)
     assert costs["delete a file"] == (200, 4, 3)
+
+
+def test_the_index_file_names_the_collections_in_use(firestore_emulator: object) -> None:
+    from google.cloud import firestore as google_firestore
+
+    project = unique("demo-")
+    cache = FirestoreCache(project=project, chunk_bytes=2000)  # the default namespace
+    for number in range(12):
+        cache.add_file(record(f"1.{number}"))
+    client = google_firestore.Client(project=project)
+    groups = {collection.id for collection in client.collections()}
+    groups |= {
+        sub.id
+        for doc in client.collection("registry_projects").stream()
+        for sub in doc.reference.collections()
+    }
+    declared = json.loads((ROOT / "firestore.indexes.json").read_text())
+    assert declared["indexes"] == []
+    overridden = {override["collectionGroup"] for override in declared["fieldOverrides"]}
+    assert overridden <= groups, overridden - groups
+    assert groups - overridden <= {"registry_users"}
