@@ -72,7 +72,9 @@ def wheel_bytes(dist: Dist, *, omit: tuple[str, ...] = ()) -> bytes:
     files = {
         f"{dist.module}/__init__.py": f"VERSION = {dist.version!r}\n".encode(),
         f"{dist_info}/METADATA": dist.metadata().encode(),
-        f"{dist_info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        f"{dist_info}/WHEEL": (
+            b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
     }
     record = [_record_line(path, data) for path, data in files.items()] + [f"{dist_info}/RECORD,,"]
     files[f"{dist_info}/RECORD"] = ("\n".join(record) + "\n").encode()
@@ -89,8 +91,8 @@ def sdist_bytes(dist: Dist) -> bytes:
     top = f"{dist.module}-{dist.version}"
     requires = ", ".join(f'"{req}"' for req in dist.requires)
     pyproject = (
-        "[build-system]\nrequires = [\"setuptools\"]\nbuild-backend = \"setuptools.build_meta\"\n\n"
-        f"[project]\nname = \"{dist.name}\"\nversion = \"{dist.version}\"\ndependencies = [{requires}]\n"
+        '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n\n'
+        f'[project]\nname = "{dist.name}"\nversion = "{dist.version}"\ndependencies = [{requires}]\n'
     )
     files = {
         f"{top}/PKG-INFO": dist.metadata().encode(),
