@@ -300,3 +300,17 @@ def test_paths_exist() -> None:
         "docs/caching.md",
     ):
         assert (ROOT / name).is_file(), name
+
+
+def test_the_by_hand_deploy_in_the_docs_matches_cloudbuild() -> None:
+    """docs/deploy.md's `gcloud run deploy --source .` sets what cloudbuild.yaml sets."""
+    text = _text("docs/deploy.md")
+    command = text[text.index("gcloud run deploy $SERVICE --source .") :].split("\n\n")[0].split("\nnpx")[0]
+    words = shlex.split(command.replace("\\\n", " "))
+    documented = dict(word[2:].partition("=")[::2] for word in words if word.startswith("--"))
+    built = deploy_flags()
+    assert set(documented) - {"source"} == set(built) - {"image"}
+    for flag in ("concurrency", "cpu", "memory", "port", "startup-probe", "liveness-probe", "timeout"):
+        assert documented[flag] == built[flag], flag
+    names = {pair.split("=")[0] for pair in documented["set-env-vars"].split(",")}
+    assert names == {pair.split("=")[0] for pair in built["set-env-vars"].split(",")}
