@@ -3,8 +3,6 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8080
-# Folders another branch may not have yet are linted once they exist.
-LINT_PATHS := $(wildcard registry tests bench scripts) main.py gunicorn.conf.py
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test lint typecheck pytest venv dev-venv node-tools lock bench docs clean
@@ -38,9 +36,11 @@ lock: dev-venv
 run: venv
 	PORT=$(PORT) $(BIN)/python -m registry serve $(CONFIG) --host $${HOST:-127.0.0.1}
 
+LINTED := registry tests scripts main.py gunicorn.conf.py $(wildcard bench)
+
 lint: dev-venv
-	$(BIN)/ruff check $(LINT_PATHS)
-	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 
 typecheck: dev-venv
 	$(BIN)/mypy
