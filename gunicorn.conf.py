@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 
 from registry.config import load_config
-from registry.log import gunicorn_logconfig
+from registry.log import gunicorn_logger_class
 
 
 def _env_int(name: str, default: int) -> int:
@@ -28,8 +28,9 @@ def _env_int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
-# Cloud Run sends traffic to $PORT on every interface of the container.
-bind = f"{os.environ.get('HOST', '0.0.0.0')}:{_env_int('PORT', 8080)}"
+# Cloud Run sends traffic to $PORT on every interface of the container: the Dockerfile sets
+# HOST=0.0.0.0. Outside a container the default stays on loopback.
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{_env_int('PORT', 8080)}"
 worker_class = "gthread"
 workers = _env_int("WEB_CONCURRENCY", 1)
 threads = _env_int("GUNICORN_THREADS", 8)
@@ -45,9 +46,14 @@ keepalive = _env_int("GUNICORN_KEEPALIVE", 5)
 # Only Cloud Run's front end can reach the container port; trust its X-Forwarded-Proto so
 # request URLs say https.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
-# Error, access and app lines all go through registry.log: text locally, JSON on Cloud Run
-# (log.format = json). Reading the config here validates it before any worker starts.
-logconfig_dict = gunicorn_logconfig(load_config())
+# Error, access and app lines all take registry.log's shape: text locally, JSON on Cloud Run
+# (log.format = json). gunicorn still decides where they go: errors to stderr, access lines to
+# stdout, unless --error-logfile/--access-logfile say otherwise. Reading the config here
+# validates it before any worker starts.
+_config = load_config()
+logger_class = gunicorn_logger_class()
+loglevel = _config["log.level"]
+accesslog = "-"
 # No runtime control socket: nobody can reach it on Cloud Run, the non-root user has no home to
 # put it in, and two servers on one machine (tests) would fight over the same default path.
 control_socket_disable = True

@@ -4,7 +4,7 @@
 ``message``, ``time``, ``httpRequest`` for gunicorn's access lines, and the request's trace
 (``logging.googleapis.com/trace``, from ``X-Cloud-Trace-Context``) so Logs Explorer groups a
 request's lines under it. The same formatter serves gunicorn's own loggers (through
-``gunicorn_logconfig``, used by ``gunicorn.conf.py``) and the app's.
+``gunicorn_logger_class``, set in ``gunicorn.conf.py``) and the app's.
 
 Secrets never reach a line: access lines are built from an explicit list of fields (never the
 ``Authorization`` header, never the environ), query values whose names look secret are
@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from flask import Flask, has_request_context, request
 
-from .config import Config
+from .config import Config, load_config
 
 TRACE_HEADER = "X-Cloud-Trace-Context"
 REDACTED = "[REDACTED]"
@@ -184,29 +184,26 @@ def project_id(config: Config) -> str:
     return str(config["log.project"] or os.environ.get("GOOGLE_CLOUD_PROJECT", ""))
 
 
-def gunicorn_logconfig(config: Config) -> dict[str, Any]:
-    """gunicorn's ``logconfig_dict``: its error and access lines, and the app's, all through one
-    handler on stderr with the chosen formatter."""
-    level = config["log.level"].upper()
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {
-            "registry": {"()": make_formatter, "kind": config["log.format"], "project": project_id(config)}
-        },
-        "handlers": {
-            "console": {
-                "class": "logging.StreamHandler",
-                "formatter": "registry",
-                "stream": "ext://sys.stderr",
-            }
-        },
-        "root": {"level": level, "handlers": ["console"]},
-        "loggers": {
-            "gunicorn.error": {"level": level, "handlers": [], "propagate": True},
-            "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": True},
-        },
-    }
+def gunicorn_logger_class() -> type:
+    """gunicorn's ``logger_class``: its own Logger, with this module's formatter on every handler.
+
+    gunicorn keeps choosing where lines go (``--error-logfile``, ``--access-logfile``, stderr and
+    stdout by default) and its level; only the shape of a line changes. gunicorn is imported
+    here, not at module import, so the app itself never loads it.
+    """
+    from gunicorn.glogging import Logger
+
+    class RegistryLogger(Logger):
+        def setup(self, cfg: Any) -> None:
+            super().setup(cfg)
+            config = load_config()
+            formatter = make_formatter(config["log.format"], project_id(config))
+            for logger in (self.error_log, self.access_log):
+                for handler in logger.handlers:
+                    if getattr(handler, "_gunicorn", False):  # gunicorn's own, not a host's
+                        handler.setFormatter(formatter)
+
+    return RegistryLogger
 
 
 def init_app(app: Flask) -> None:

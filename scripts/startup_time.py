@@ -34,7 +34,7 @@ imported = time.perf_counter()
 client = main.app.test_client()
 times = {"import_s": imported - started}
 for name, path in (("first_request_s", "/simple/"), ("second_request_s", "/simple/"),
-                   ("first_ready_s", "/health/ready")):
+                   ("first_health_s", "/health")):
     t = time.perf_counter()
     status = client.get(path).status_code
     times[name] = time.perf_counter() - t
@@ -70,7 +70,7 @@ def _free_port() -> int:
 
 
 def gunicorn_ready(env: dict[str, str], limit: float = 60.0) -> dict[str, float]:
-    """Seconds from starting gunicorn to the first 200 from /health/ready, then one /simple/."""
+    """Seconds from starting gunicorn to the first 200 from /health, then one /simple/."""
     port = _free_port()
     env = {**env, "PORT": str(port), "HOST": "127.0.0.1"}
     command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "main:app"]
@@ -84,7 +84,7 @@ def gunicorn_ready(env: dict[str, str], limit: float = 60.0) -> dict[str, float]
             if time.perf_counter() - started > limit:
                 raise RuntimeError(f"gunicorn not ready after {limit} s")
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=5) as answer:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as answer:
                     if answer.status == 200:
                         break
             except (urllib.error.URLError, ConnectionError):

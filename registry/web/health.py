@@ -1,10 +1,10 @@
 """Health checks, and ``/``: a short page saying how to use the index.
 
-``/health`` is liveness: it answers while the process serves requests and touches no backend,
-so a Firestore or GCS outage never makes Cloud Run restart healthy instances (a restart cannot
-fix a backend and would add cold starts to the outage). ``/health/ready`` is readiness: it
-checks every backend, and Cloud Run's startup probe uses it so that a revision whose bucket or
-database is unusable never gets traffic (and the first request finds the clients warm).
+``/health`` checks every backend (readiness, as in pypicloud): Cloud Run's startup probe uses
+it, so a revision whose bucket or database is unusable never gets traffic, and the first
+request finds the clients warm. ``/health/live`` is liveness: it answers while the process
+serves requests and touches no backend, so a Firestore or GCS outage never makes Cloud Run
+restart healthy instances (a restart cannot fix a backend and would add cold starts).
 """
 
 from __future__ import annotations
@@ -25,14 +25,14 @@ bp = Blueprint("health", __name__)
 NO_BACKEND_ENDPOINTS = frozenset({"health.live"})
 
 
-@bp.get("/health")
+@bp.get("/health/live")
 def live() -> Response:
     """Answer 200 while this process serves requests (liveness); touch no backend."""
     return apply_cache_policy(jsonify({"status": "ok"}), "never")
 
 
-@bp.get("/health/ready")
-def ready() -> Response:
+@bp.get("/health")
+def health() -> Response:
     """Check each backend; 200 when all work, 503 naming the failing one otherwise."""
     checks: dict[str, str] = {}
     for name, check in (

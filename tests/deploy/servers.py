@@ -146,7 +146,7 @@ def start_gunicorn(tmp: Path, settings: Mapping[str, str], name: str = "gunicorn
     command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "main:app"]
     server = spawn(name, command, tmp / f"{name}.log", env)
     server.url = f"http://127.0.0.1:{port}"
-    wait_until(server, answers_200(server.url + "/health/ready"), timeout=60)
+    wait_until(server, answers_200(server.url + "/health"), timeout=60)
     return server
 
 

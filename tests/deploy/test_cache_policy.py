@@ -96,7 +96,7 @@ ROWS = (
     Row("POST /manage/... as an admin", "public", 200, NEVER, "", post(YANK + "/unyank", "admin")),
     Row("GET /", "public", 200, NEVER, "", get("/")),
     Row("GET /health", "public", 200, NEVER, "", get("/health")),
-    Row("GET /health/ready", "public", 200, NEVER, "", get("/health/ready")),
+    Row("GET /health/live", "public", 200, NEVER, "", get("/health/live")),
     Row("GET /simple/ without credentials", "private", 401, NEVER, "", get("/simple/")),
     Row("GET /simple/<project>/ as a user", "private", 200, PRIVATE, "Accept, Authorization", get("/simple/{project}/", "bob")),  # noqa: E501
     Row("GET /pypi/<project>/json as a user", "private", 200, PRIVATE, "Authorization", get("/pypi/{project}/json", "bob")),  # noqa: E501

@@ -173,8 +173,8 @@ def test_cloud_run_probes_use_the_apps_health_routes() -> None:
     routes = {rule.rule for rule in create_app({"storage.dir": "/nonexistent"}).url_map.iter_rules()}
     startup = dict(item.split("=") for item in flags["startup-probe"].split(","))
     liveness = dict(item.split("=") for item in flags["liveness-probe"].split(","))
-    assert startup["httpGet.path"] == "/health/ready" in routes
-    assert liveness["httpGet.path"] == "/health" in routes
+    assert startup["httpGet.path"] == "/health" in routes
+    assert liveness["httpGet.path"] == "/health/live" in routes
 
 
 def test_cloudbuild_image_is_built_pushed_and_deployed_with_one_name() -> None:
@@ -314,3 +314,9 @@ def test_the_by_hand_deploy_in_the_docs_matches_cloudbuild() -> None:
         assert documented[flag] == built[flag], flag
     names = {pair.split("=")[0] for pair in documented["set-env-vars"].split(",")}
     assert names == {pair.split("=")[0] for pair in built["set-env-vars"].split(",")}
+
+
+def test_dockerfile_listens_where_cloud_run_sends_traffic() -> None:
+    env = " ".join(args for instruction, args in dockerfile() if instruction == "ENV")
+    assert "PORT=8080" in env and "HOST=0.0.0.0" in env
+    assert ("EXPOSE", "8080") in dockerfile()

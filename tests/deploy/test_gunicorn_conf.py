@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from gunicorn.glogging import Logger
 
 from .servers import ROOT, Users, basic_auth, start_gunicorn
 
@@ -23,31 +24,28 @@ def conf(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, object]:
 
 def test_defaults_suit_cloud_run(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = conf(monkeypatch, PORT="9123")
-    assert settings["bind"] == "0.0.0.0:9123"
+    assert settings["bind"] == "127.0.0.1:9123"  # the Dockerfile sets HOST=0.0.0.0
     assert (settings["worker_class"], settings["workers"], settings["threads"]) == ("gthread", 1, 8)
     assert settings["graceful_timeout"] < 10  # Cloud Run kills 10 s after SIGTERM
     assert settings["preload_app"] is False
     assert settings["control_socket_disable"] is True
-    logconfig = settings["logconfig_dict"]
-    assert isinstance(logconfig, dict)
-    assert logconfig["formatters"]["registry"]["kind"] == "text"
+    assert (settings["accesslog"], settings["loglevel"]) == ("-", "info")
+    assert issubclass(settings["logger_class"], Logger)  # type: ignore[arg-type]
 
 
 def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = conf(
         monkeypatch,
         PORT="8081",
-        HOST="127.0.0.1",
+        HOST="0.0.0.0",
         WEB_CONCURRENCY="2",
         GUNICORN_THREADS="4",
         GRACEFUL_TIMEOUT="5",
-        REGISTRY_LOG_FORMAT="json",
+        REGISTRY_LOG_LEVEL="warning",
     )
-    assert (settings["bind"], settings["workers"], settings["threads"]) == ("127.0.0.1:8081", 2, 4)
+    assert (settings["bind"], settings["workers"], settings["threads"]) == ("0.0.0.0:8081", 2, 4)
     assert settings["graceful_timeout"] == 5
-    logconfig = settings["logconfig_dict"]
-    assert isinstance(logconfig, dict)
-    assert logconfig["formatters"]["registry"]["kind"] == "json"
+    assert settings["loglevel"] == "warning"
 
 
 def _multipart(boundary: str) -> bytes:

@@ -1,4 +1,4 @@
-"""Liveness (/health) never touches a backend; readiness (/health/ready) checks each one."""
+"""Liveness (/health/live) never touches a backend; readiness (/health) checks each one."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ def _broken(*args: object, **kwargs: object) -> None:
 
 def test_both_answer_ok_when_backends_work(app: Flask) -> None:
     client = app.test_client()
-    assert client.get("/health").json == {"status": "ok"}
-    ready = client.get("/health/ready")
+    assert client.get("/health/live").json == {"status": "ok"}
+    ready = client.get("/health")
     assert ready.status_code == 200 and ready.json == {"status": "ok", "storage": "ok", "cache": "ok"}
 
 
@@ -32,15 +32,15 @@ def test_liveness_stays_up_when_a_backend_is_down(app: Flask, monkeypatch: pytes
     monkeypatch.setattr(services.cache, "check_health", _broken)
     monkeypatch.setattr(services.cache, "list_users", _broken)  # first-use start-up work too
     client = app.test_client()
-    live = client.get("/health")
+    live = client.get("/health/live")
     assert live.status_code == 200 and live.headers["Cache-Control"] == "no-store"
-    ready = client.get("/health/ready")
+    ready = client.get("/health")
     assert ready.status_code == 503 and "database unreachable" in ready.get_data(as_text=True)
     assert ready.headers["Cache-Control"] == "no-store"
 
 
 def test_readiness_names_the_failing_backend(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(app.extensions["registry"].storage, "check_health", _broken)
-    ready = app.test_client().get("/health/ready")
+    ready = app.test_client().get("/health")
     assert ready.status_code == 503
     assert ready.json == {"status": "error", "storage": "error: database unreachable", "cache": "ok"}

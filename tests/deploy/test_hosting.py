@@ -60,7 +60,7 @@ def _access_lines(registry: Registry) -> list[dict[str, object]]:
 
 
 def test_rewrite_asks_cloud_run_for_the_configured_service(hosting: Hosting) -> None:
-    answer = requests.get(hosting.url + "/health", timeout=10)
+    answer = requests.get(hosting.url + "/health/live", timeout=10)
     assert answer.status_code == 200
     assert answer.json() == {"status": "ok"}
     assert f"/v1/projects/{PROJECT}/locations/us-central1/services/registry" in hosting.cloud_run.asked
@@ -109,7 +109,7 @@ INDEX = "public, max-age=60, s-maxage=60, stale-while-revalidate=30"
         (f"/simple/{DEMO.name}/", 200, INDEX, "accept"),
         ("{file}", 200, "public, max-age=31536000, immutable", None),
         ("/simple/not-uploaded-yet/", 404, "no-store", None),
-        ("/health/ready", 200, "no-store", None),
+        ("/health", 200, "no-store", None),
     ],
 )
 def test_cache_headers_as_seen_through_hosting(

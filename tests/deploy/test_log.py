@@ -17,7 +17,7 @@ import registry.log
 import registry.web.caching
 from registry.config import load_config
 from registry.errors import ConfigError
-from registry.log import JsonFormatter, TextFormatter, gunicorn_logconfig, http_request, redact
+from registry.log import JsonFormatter, TextFormatter, gunicorn_logger_class, http_request, redact
 
 from .conftest import Registry, upload
 from .servers import PROJECT, basic_auth
@@ -133,19 +133,24 @@ def test_log_settings_are_validated() -> None:
         load_config(environ={"REGISTRY_LOG_FORMT": "json"})
 
 
-def test_gunicorn_logconfig_sends_every_logger_through_one_handler() -> None:
-    config = gunicorn_logconfig(
-        load_config(environ={"REGISTRY_LOG_FORMAT": "json", "REGISTRY_LOG_PROJECT": "p"})
-    )
-    assert config["formatters"]["registry"]["kind"] == "json"
-    assert config["formatters"]["registry"]["project"] == "p"
-    assert config["root"]["handlers"] == ["console"]
-    for name in ("gunicorn.error", "gunicorn.access"):
-        assert config["loggers"][name] == {
-            "level": config["loggers"][name]["level"],
-            "handlers": [],
-            "propagate": True,
-        }
+@pytest.mark.parametrize(("kind", "formatter"), [("json", JsonFormatter), ("text", TextFormatter)])
+def test_gunicorn_logger_shapes_its_lines_where_gunicorn_sends_them(
+    kind: str, formatter: type, monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    from gunicorn.config import Config as GunicornConfig
+    from gunicorn.glogging import Logger
+
+    monkeypatch.setenv("REGISTRY_LOG_FORMAT", kind)
+    cfg = GunicornConfig()
+    cfg.set("accesslog", "-")
+    logger_class = gunicorn_logger_class()
+    assert issubclass(logger_class, Logger)
+    logger = logger_class(cfg)
+    handlers = [
+        h for h in logger.error_log.handlers + logger.access_log.handlers if getattr(h, "_gunicorn", False)
+    ]
+    assert len(handlers) == 2
+    assert all(isinstance(handler.formatter, formatter) for handler in handlers)
 
 
 # -- a real server's lines ----------------------------------------------------------------------

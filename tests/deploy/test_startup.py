@@ -35,7 +35,7 @@ def test_startup_time_script_measures_a_cold_start() -> None:
         "import_s",
         "first_request_s",
         "second_request_s",
-        "first_ready_s",
+        "first_health_s",
         "gunicorn_ready_s",
         "gunicorn_first_simple_s",
     }
