@@ -215,7 +215,10 @@ def start_hosting(tmp: Path, cloud_run_api: str) -> Process:
         raise RuntimeError(f"{FIREBASE} is missing: run `make node-tools` (make test does)")
     config = emulator_config(tmp)
     home = tmp / "firebase-home"
-    home.mkdir(exist_ok=True)
+    # A fresh message-of-the-day record, so the CLI does not try to fetch one from the internet.
+    store = home / ".config" / "configstore" / "firebase-tools.json"
+    store.parent.mkdir(parents=True, exist_ok=True)
+    store.write_text(json.dumps({"motd": {"fetched": int(time.time() * 1000)}}))
     env = child_env(CLOUD_RUN_API_URL=cloud_run_api, HOME=str(home), NO_UPDATE_NOTIFIER="1")
     command = [str(FIREBASE), "emulators:start", "--only", "hosting", "--project", PROJECT]
     command += ["--config", str(config)]
