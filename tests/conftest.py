@@ -43,9 +43,10 @@ def unique_name(request: pytest.FixtureRequest) -> str:
     return f"{stem}-{next(_names)}"
 
 
-def start_server(tmp: Path, backend: dict[str, str], **settings: str) -> RegistryServer:
+def start_server(tmp: Path, backend: dict[str, str] | None = None, **settings: str) -> RegistryServer:
+    """A live server on local backends, or on ``backend`` (settings from ``backend_settings``)."""
     merged = base_settings(tmp / "data")
-    merged.update(backend)
+    merged.update(backend or {})
     merged.update(settings)
     return RegistryServer(settings=merged, log_dir=tmp / "logs").start()
 
