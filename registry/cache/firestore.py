@@ -21,27 +21,31 @@ commit and never repeat, even after a project is removed and created again.
 
 from __future__ import annotations
 
-import calendar
-import dataclasses
-import json
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any, TypeVar
-from urllib.parse import quote
 
 from google.api_core import exceptions as google_errors
 from google.auth import exceptions as auth_errors
 from google.cloud import firestore
-from google.cloud.firestore_v1.field_path import FieldPath
 
 from ..config import Config, Setting, parse_float, parse_text
 from ..errors import AlreadyExists, BackendUnavailable, ConfigError, NotFound
 from ..models import FileRecord, ProjectSummary
 from .base import Cache, UserRecord
+from .firestore_encoding import (
+    decode_record,
+    doc_id,
+    encode_record,
+    entry_bytes,
+    field_path,
+    parse_namespace,
+    serial_of,
+    user_data,
+    user_record,
+)
 
 T = TypeVar("T")
 
@@ -50,72 +54,6 @@ T = TypeVar("T")
 CHUNK_BYTES = 600_000
 HEADER_CHUNK = "0"  # chunk 0 is the ``files`` map on the header itself
 REMOVE_ATTEMPTS = 20
-_NAMESPACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-
-
-def parse_namespace(value: str) -> str:
-    text = value.strip()
-    if text and not _NAMESPACE.fullmatch(text):
-        raise ValueError("expected up to 64 letters, digits, '_' or '-', starting with a letter or digit")
-    return text
-
-
-def doc_id(text: str) -> str:
-    """A Firestore document id for any text: ``/`` and ``%`` escaped, reserved ids avoided.
-
-    >>> doc_id("demo:demo-1.0.tar.gz"), doc_id("a/b"), doc_id("..")
-    ('demo:demo-1.0.tar.gz', 'a%2Fb', '%2E%2E')
-    """
-    encoded = quote(text, safe=":@+!~$&'()*,;=")
-    if encoded in (".", ".."):
-        return encoded.replace(".", "%2E")
-    if encoded.startswith("__") and encoded.endswith("__"):
-        return "%5F" + encoded[1:]
-    return encoded
-
-
-def serial_of(moment: datetime | None) -> int:
-    """A timestamp as integer nanoseconds (a serial); 0 for None."""
-    if moment is None:
-        return 0
-    nanos = getattr(moment, "nanosecond", moment.microsecond * 1000)
-    return calendar.timegm(moment.utctimetuple()) * 1_000_000_000 + int(nanos)
-
-
-_DROPPABLE = {
-    f.name: f.default
-    for f in dataclasses.fields(FileRecord)
-    if f.default is not dataclasses.MISSING and f.name != "upload_time"
-}
-
-
-def encode_record(record: FileRecord) -> str:
-    """Compact JSON: the project (implied by where it is stored) and default values left out."""
-    data = record.to_dict()
-    del data["project"]
-    for name, default in _DROPPABLE.items():
-        if data.get(name) == default:
-            del data[name]
-    if not data["info"]:
-        del data["info"]
-    return json.dumps(data, separators=(",", ":"), sort_keys=True)
-
-
-def decode_record(project: str, text: str) -> FileRecord:
-    data = json.loads(text)
-    data["project"] = project
-    return FileRecord.from_dict(data)
-
-
-def _field_path(*parts: str) -> str:
-    """A field path string with each part quoted as needed (file names contain dots)."""
-    path: str = FieldPath(*parts).to_api_repr()
-    return path
-
-
-def entry_bytes(filename: str, encoded: str) -> int:
-    """Firestore's size of one ``files`` map entry: key and string value, each plus one."""
-    return len(filename.encode()) + len(encoded.encode()) + 2
 
 
 class FirestoreCache(Cache):
@@ -395,10 +333,10 @@ class FirestoreCache(Cache):
         else:
             update: dict[str, Any] = {
                 "count": firestore.Increment(-1),
-                _field_path("chunks", chunk): firestore.Increment(-size),
+                field_path("chunks", chunk): firestore.Increment(-size),
             }
             if chunk == HEADER_CHUNK:
-                update[_field_path("files", filename)] = firestore.DELETE_FIELD
+                update[field_path("files", filename)] = firestore.DELETE_FIELD
             else:
                 batch.set(
                     self._chunk(project, chunk), {"files": {filename: firestore.DELETE_FIELD}}, merge=True
@@ -449,34 +387,14 @@ class FirestoreCache(Cache):
 
     # -- users ---------------------------------------------------------------------------
 
-    @staticmethod
-    def _user_data(user: UserRecord) -> dict[str, Any]:
-        return {
-            "name": user.name,
-            "password_hash": user.password_hash,
-            "admin": user.admin,
-            "groups": list(user.groups),
-            "extra": json.dumps(user.extra),
-        }
-
-    @staticmethod
-    def _user_record(data: dict[str, Any]) -> UserRecord:
-        return UserRecord(
-            name=data["name"],
-            password_hash=data["password_hash"],
-            admin=bool(data.get("admin")),
-            groups=tuple(data.get("groups") or ()),
-            extra=dict(json.loads(data.get("extra") or "{}")),
-        )
-
     def get_user(self, name: str) -> UserRecord | None:
         snapshot = self._get("get_user", self._user(name))
-        return self._user_record(snapshot.to_dict()) if snapshot.exists else None
+        return user_record(snapshot.to_dict()) if snapshot.exists else None
 
     def add_user(self, user: UserRecord) -> None:
         try:
             with self._errors("add_user"):
-                self._user(user.name).create(self._user_data(user))
+                self._user(user.name).create(user_data(user))
         except BackendUnavailable as exc:
             if isinstance(exc.__cause__, google_errors.Conflict):
                 raise AlreadyExists(f"user {user.name!r} already exists") from exc.__cause__
@@ -485,7 +403,7 @@ class FirestoreCache(Cache):
 
     def save_user(self, user: UserRecord) -> None:
         with self._errors("save_user"):
-            self._user(user.name).set(self._user_data(user))
+            self._user(user.name).set(user_data(user))
         self._count("save_user", writes=1)
 
     def remove_user(self, name: str) -> None:
@@ -497,7 +415,7 @@ class FirestoreCache(Cache):
         with self._errors("list_users"):
             snapshots = list(self._collection("users").stream())
         self._count("list_users", reads=max(1, len(snapshots)))
-        return sorted((self._user_record(s.to_dict()) for s in snapshots), key=lambda user: user.name)
+        return sorted((user_record(s.to_dict()) for s in snapshots), key=lambda user: user.name)
 
     # -- operations ----------------------------------------------------------------------
 
