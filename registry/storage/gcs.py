@@ -146,8 +146,8 @@ class GCSStorage(Storage):
         if redirect and not 1 <= seconds <= 7 * 24 * 3600:
             raise ConfigError(f"storage.redirect_seconds = {seconds} is not valid: use 1 to 604800")
         key_path = config.path(key_file) if key_file else None
-        if key_path is not None and not key_path.is_file():
-            raise ConfigError(f"storage.signing_key_file = {key_file!r} is not valid: no such file")
+        if key_path is not None:
+            _load_signer(key_path, key_file)
         return cls(
             bucket,
             prefix,
@@ -288,15 +288,19 @@ class GCSStorage(Storage):
                 if not key.startswith(SIDECAR_DIR):
                     yield key
 
-    def _client_list(self, prefix: str) -> Iterator[Any]:
+    def _client_list(self, prefix: str, limit: int | None = None) -> Iterator[Any]:
         bucket = self._bucket()
         fields = "items(name),nextPageToken"
-        iterator: Iterator[Any] = self._client.list_blobs(bucket, prefix=prefix, fields=fields)
+        iterator: Iterator[Any] = self._client.list_blobs(
+            bucket, prefix=prefix, fields=fields, max_results=limit
+        )
         return iterator
 
     def check_health(self) -> None:
+        """One list of at most one object: the bucket exists and we may read it."""
         try:
-            next(iter(self.list_keys("\x00-health-check/")), None)
+            with self._errors("list"):
+                list(self._client_list(self.prefix, limit=1))
         except NotFound as exc:
             raise BackendUnavailable(f"GCS bucket {self.bucket_name!r} does not exist") from exc
 
@@ -319,11 +323,7 @@ class GCSStorage(Storage):
         """Credentials that can sign: a key file, the runtime's key, or an IAM token."""
         if self.signing_key_file is not None:
             if self._signer is None:
-                from google.oauth2 import service_account
-
-                self._signer = service_account.Credentials.from_service_account_file(
-                    str(self.signing_key_file)
-                )
+                self._signer = _load_signer(self.signing_key_file, str(self.signing_key_file))
             return {"credentials": self._signer}
         credentials = self._client._credentials
         if hasattr(credentials, "sign_bytes") and getattr(credentials, "signer_email", None):
@@ -338,6 +338,23 @@ class GCSStorage(Storage):
                 "GCS: cannot sign download URLs: set storage.signing_account or storage.signing_key_file"
             )
         return {"service_account_email": email, "access_token": token}
+
+
+def _load_signer(path: Path, setting: str) -> Any:
+    """Service-account credentials from a JSON key file (read locally, nothing contacted).
+
+    :raises ConfigError: the file is missing or is not a service-account key.
+    """
+    from google.oauth2 import service_account
+
+    if not path.is_file():
+        raise ConfigError(f"storage.signing_key_file = {setting!r} is not valid: no such file")
+    try:
+        return service_account.Credentials.from_service_account_file(str(path))
+    except (ValueError, KeyError, OSError) as exc:
+        raise ConfigError(
+            f"storage.signing_key_file = {setting!r} is not valid: not a service account key ({exc})"
+        ) from exc
 
 
 class _Reader:

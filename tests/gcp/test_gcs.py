@@ -133,6 +133,7 @@ def config(**settings: str) -> object:
             "1 to",
         ),
         ({"storage.bucket": "bucket", "storage.signing_key_file": "/no/such/key.json"}, "no such file"),
+        ({"storage.bucket": "bucket", "storage.signing_key_file": __file__}, "not a service account key"),
     ],
 )
 def test_settings_are_validated_without_connecting(settings: dict[str, str], message: str) -> None:
