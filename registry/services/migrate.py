@@ -10,12 +10,14 @@ and never deletes: records or files only the destination has are left alone.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..cache import UserRecord
 from ..errors import AlreadyExists, NotFound
 from ..models import FileRecord
 from .context import Services
+from .rebuild import THREADS, first_files_first
 from .upload import storage_meta
 
 Step = Callable[[int], None]
@@ -91,62 +93,80 @@ def copy_file(source: Services, target: Services, key: str, record: FileRecord |
     return True
 
 
-def copy_record(target: Services, record: FileRecord, report: MigrationReport) -> None:
+def copy_record(target: Services, record: FileRecord) -> str:
+    """Make the target hold ``record``; returns "added", "updated" or "present"."""
     known = target.cache.get_file(record.project, record.filename)
     if known == record:
-        report.records_present += 1
-        return
+        return "present"
     if known is None:
         try:
             target.cache.add_file(record)
-            report.records_added += 1
-            return
+            return "added"
         except AlreadyExists:
             known = target.cache.get_file(record.project, record.filename)
             if known == record:
-                report.records_present += 1
-                return
+                return "present"
     target.cache.update_files([record])
-    report.records_updated += 1
+    return "updated"
 
 
-def copy_user(target: Services, user: UserRecord, report: MigrationReport) -> None:
+def copy_user(target: Services, user: UserRecord) -> bool:
+    """Make the target hold ``user``; True if it had to be written."""
     known = target.cache.get_user(user.name)
     if known == user:
-        report.users_present += 1
-        return
+        return False
     if known is None:
         try:
             target.cache.add_user(user)
-            report.users_copied += 1
-            return
+            return True
         except AlreadyExists:
             pass
     target.cache.save_user(user)
-    report.users_copied += 1
+    return True
 
 
 def migrate(
-    source: Services, target: Services, todo: MigrationPlan | None = None, step: Step = _no_progress
+    source: Services,
+    target: Services,
+    todo: MigrationPlan | None = None,
+    step: Step = _no_progress,
+    threads: int = THREADS,
 ) -> MigrationReport:
-    """Copy files, records and users from ``source`` to ``target``; ``step(n)``: n more done."""
+    """Copy files, records and users from ``source`` to ``target``; ``step(n)``: n more done.
+
+    Files, then records, are copied ``threads`` at a time: each is a network round trip.
+    """
     todo = todo or plan(source)
     report = MigrationReport()
-    for key in todo.keys:
-        if copy_file(source, target, key, todo.records.get(key)):
-            report.files_copied += 1
-        else:
-            report.files_present += 1
-        step(1)
-    copied = set(todo.keys)
-    # In upload order, so each project's display name comes from its first file, as it did.
-    for key, record in sorted(todo.records.items(), key=lambda item: item[1].upload_time):
-        if key in copied or target.storage.exists(key):
-            copy_record(target, record, report)
-        else:
-            report.missing_files.append(key)
-        step(1)
+    with ThreadPoolExecutor(threads) as pool:
+        copied = pool.map(lambda key: copy_file(source, target, key, todo.records.get(key)), todo.keys)
+        for was_copied in copied:
+            if was_copied:
+                report.files_copied += 1
+            else:
+                report.files_present += 1
+            step(1)
+        projects: dict[str, list[FileRecord]] = {}
+        stored = set(todo.keys)
+        for key, record in todo.records.items():
+            if key in stored or target.storage.exists(key):
+                projects.setdefault(record.project, []).append(record)
+            else:
+                report.missing_files.append(key)
+                step(1)
+        for batch in first_files_first(projects.values()):
+            for outcome in pool.map(lambda record: copy_record(target, record), batch):
+                if outcome == "added":
+                    report.records_added += 1
+                elif outcome == "updated":
+                    report.records_updated += 1
+                else:
+                    report.records_present += 1
+                step(1)
     for user in todo.users:
-        copy_user(target, user, report)
+        if copy_user(target, user):
+            report.users_copied += 1
+        else:
+            report.users_present += 1
         step(1)
     return report

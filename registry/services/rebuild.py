@@ -22,6 +22,7 @@ import logging
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -35,6 +36,7 @@ log = logging.getLogger("registry")
 METADATA_SUFFIX = ".metadata"
 _SPOOL = 16 * 1024 * 1024
 STRAYS_LOGGED = 20
+THREADS = 8  # objects read (and projects synced) at once
 
 Step = Callable[[int], None]
 
@@ -135,69 +137,92 @@ def cached_records(services: Services) -> dict[str, FileRecord]:
     }
 
 
-def _sync_record(
-    services: Services, record: FileRecord, known: FileRecord | None, report: RebuildReport
-) -> None:
-    """Make the Cache hold ``record``: add it, or replace a different one."""
+def _sync_record(services: Services, record: FileRecord, known: FileRecord | None) -> str:
+    """Make the Cache hold ``record``: add it, or replace a different one. Returns what it did."""
     if known == record:
-        report.unchanged += 1
-        return
+        return "unchanged"
     if known is None:
         try:
             services.cache.add_file(record)
-            report.added.append(record.key)
-            return
+            return "added"
         except AlreadyExists:  # an upload recorded it meanwhile
             known = services.cache.get_file(record.project, record.filename)
             if known == record or known is None:
-                report.unchanged += 1
-                return
+                return "unchanged"
     services.cache.update_files([record])
-    report.updated.append(record.key)
+    return "updated"
 
 
-def _read_record(services: Services, key: str, report: RebuildReport) -> FileRecord | None:
-    """The record of a distribution object, from its meta or else its bytes; None for a stray."""
+@dataclass(frozen=True)
+class _Found:
+    """What one object turned out to be: a record (from its meta or its bytes) or a stray."""
+
+    key: str
+    record: FileRecord | None
+    from_bytes: bool = False
+    stray: str = ""
+
+
+def _read_record(services: Services, key: str) -> _Found:
     record = record_from_meta(services, key)
     if record is not None:
-        return record
+        return _Found(key, record)
     try:
-        record = record_from_bytes(services, key)
+        return _Found(key, record_from_bytes(services, key), from_bytes=True)
     except (InvalidUpload, TooLarge) as exc:
-        report.strays[key] = exc.message
-        return None
-    report.indexed_from_bytes.append(key)
-    return record
+        return _Found(key, None, stray=exc.message)
+
+
+def first_files_first(projects: Iterable[list[FileRecord]]) -> list[list[FileRecord]]:
+    """Two batches: each project's earliest file, then all the others.
+
+    Records of a batch can be written in parallel; the first batch goes first so that each
+    project's display name comes from its first upload, as it did originally.
+    """
+    firsts: list[FileRecord] = []
+    others: list[FileRecord] = []
+    for records in projects:
+        ordered = sorted(records, key=lambda record: record.upload_time)
+        firsts += ordered[:1]
+        others += ordered[1:]
+    return [firsts, others]
 
 
 def rebuild(
-    services: Services, keys: Iterable[str] | None = None, step: Step = _no_progress
+    services: Services, keys: Iterable[str] | None = None, step: Step = _no_progress, threads: int = THREADS
 ) -> RebuildReport:
     """Bring the Cache in line with Storage; ``step(n)`` reports n more keys handled.
 
     ``keys`` is the Storage listing when the caller already has it (to size a progress bar).
+    Objects are read, and projects synced, ``threads`` at a time: each is a network round trip.
     """
     report = RebuildReport()
     cached = cached_records(services)
     all_keys = set(services.storage.list_keys() if keys is None else keys)
-    found: list[FileRecord] = []
-    for key in sorted(all_keys):
-        record = None
-        try:
-            if not is_companion(key, all_keys):
-                record = _read_record(services, key, report)
-        finally:
-            if record is None:
+    wanted = sorted(key for key in all_keys if not is_companion(key, all_keys))
+    step(len(all_keys) - len(wanted))
+    projects: dict[str, list[FileRecord]] = {}
+    with ThreadPoolExecutor(threads) as pool:
+        for found in pool.map(lambda key: _read_record(services, key), wanted):
+            if found.record is None:
+                report.strays[found.key] = found.stray
                 step(1)
-        if record is not None:
-            found.append(record)
-    # In upload order, so a project's display name comes from its first file, as it did.
-    for record in sorted(found, key=lambda item: item.upload_time):
-        try:
-            _sync_record(services, record, cached.get(record.key), report)
-        finally:
-            step(1)
-    indexed = {record.key for record in found}
+                continue
+            if found.from_bytes:
+                report.indexed_from_bytes.append(found.key)
+            projects.setdefault(found.record.project, []).append(found.record)
+
+        def sync(record: FileRecord) -> tuple[str, str]:
+            return _sync_record(services, record, cached.get(record.key)), record.key
+
+        for batch in first_files_first(projects.values()):
+            for outcome, key in pool.map(sync, batch):
+                if outcome == "unchanged":
+                    report.unchanged += 1
+                else:
+                    getattr(report, outcome).append(key)
+                step(1)
+    indexed = {record.key for records in projects.values() for record in records}
     for key, record in sorted(cached.items()):
         if key in indexed or services.storage.exists(key):
             continue

@@ -99,10 +99,11 @@ def test_an_interrupted_migration_resumes(
     monkeypatch.setattr(gcp.services.storage, "put", failing_put)
     with pytest.raises(BackendUnavailable):
         migrate(local.services, gcp.services)
-    assert len(list(gcp.services.storage.list_keys())) == 4
+    left = len(list(gcp.services.storage.list_keys()))
+    assert 0 < left < 9  # one copy failed; the others that were under way finished whole
     assert gcp.services.cache.is_empty()  # no record was copied before its file
     resumed = migrate(local.services, gcp.services)
-    assert (resumed.files_present, resumed.files_copied) == (4, 5)
+    assert (resumed.files_present, resumed.files_copied) == (left, 9 - left)
     assert contents(gcp.services) == contents(local.services)
 
 
