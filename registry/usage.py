@@ -4,7 +4,8 @@
 type a client sends (through the real views and services, with the page cache cold and warm),
 and returns the reads and writes the Cache counted for each. Only the Firestore backend
 counts (it bills per document); ``python -m registry backend-usage CONFIG --allow-writes``
-prints the same table. It writes a throwaway project and user and removes them afterwards, so
+prints the same table. It writes a throwaway project and user and removes them afterwards (and,
+on a database without users, the app's first start creates ``admin`` as it always does), so
 point it at an emulator or a scratch database, not a production one.
 """
 

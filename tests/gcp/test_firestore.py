@@ -7,10 +7,13 @@ import hashlib
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from registry.cache.firestore import FirestoreCache
+from registry.cli import cli
 from registry.config import load_config
 from registry.errors import ConfigError
 from registry.models import FileRecord
@@ -181,3 +184,17 @@ def test_the_index_file_names_the_collections_in_use(firestore_emulator: object)
     overridden = {override["collectionGroup"] for override in declared["fieldOverrides"]}
     assert overridden <= groups, overridden - groups
     assert groups - overridden <= {"registry_users"}
+
+
+def test_backend_usage_command(gcp_settings: dict[str, str], tmp_path: Path) -> None:
+    config = tmp_path / "registry.ini"
+    config.write_text("[app:main]\n" + "".join(f"{k} = {v}\n" for k, v in gcp_settings.items()))
+    refused = CliRunner().invoke(cli, ["backend-usage", str(config)])
+    assert refused.exit_code != 0 and "--allow-writes" in refused.output
+    result = CliRunner().invoke(cli, ["backend-usage", str(config), "--allow-writes", "--files", "2"])
+    assert result.exit_code == 0, result.output
+    assert "| GET /simple/<project>/ (unchanged) | 200 | 1 | 0 |" in result.output
+    # The throwaway project and user are gone again.
+    cache = FirestoreCache.from_config(load_config(config, environ={}))
+    assert cache.list_projects() == []
+    assert [user.name for user in cache.list_users()] == ["admin"]  # made by the first start
