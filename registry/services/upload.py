@@ -14,12 +14,14 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from ..errors import AlreadyExists, FileExists, InvalidUpload, NotFound, TooLarge
 from ..models import FileRecord
-from .context import Services
 from .distribution import ParsedFilename, check_name, check_version, inspect_distribution, parse_filename
+
+if TYPE_CHECKING:
+    from .context import Services
 
 _CHUNK = 1024 * 1024
 FILETYPES = ("bdist_wheel", "sdist")
@@ -53,23 +55,34 @@ class UploadOutcome:
     created: bool  # False when identical bytes were already there
 
 
+class Hashing:
+    """The digests a record keeps, computed chunk by chunk as bytes go by."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._sha256 = hashlib.sha256()
+        self._md5 = hashlib.md5(usedforsecurity=False)
+        self._blake2 = hashlib.blake2b(digest_size=32)
+
+    def update(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        self._sha256.update(chunk)
+        self._md5.update(chunk)
+        self._blake2.update(chunk)
+
+    def digests(self) -> Digests:
+        return Digests(self.size, self._sha256.hexdigest(), self._md5.hexdigest(), self._blake2.hexdigest())
+
+
 def hash_stream(stream: BinaryIO, max_size: int) -> Digests:
     """Hash a stream from its start in one pass, refusing it past ``max_size`` bytes."""
     stream.seek(0)
-    sha256, md5, blake2 = (
-        hashlib.sha256(),
-        hashlib.md5(usedforsecurity=False),
-        hashlib.blake2b(digest_size=32),
-    )
-    size = 0
+    hashing = Hashing()
     while chunk := stream.read(_CHUNK):
-        size += len(chunk)
-        if size > max_size:
+        if hashing.size + len(chunk) > max_size:
             raise TooLarge(f"File too large: the limit is {max_size} bytes")
-        sha256.update(chunk)
-        md5.update(chunk)
-        blake2.update(chunk)
-    return Digests(size, sha256.hexdigest(), md5.hexdigest(), blake2.hexdigest())
+        hashing.update(chunk)
+    return hashing.digests()
 
 
 def check_form(form: UploadForm) -> ParsedFilename:
