@@ -93,25 +93,25 @@ class PypiServer:
 
 
 class LyingIndex:
-    """An index whose page lists a sha256 that is not the served file's (fault injection)."""
+    """An index whose page lists, for each file, a sha256 that is not the served file's.
 
-    def __init__(self, filename: str, content: bytes) -> None:
-        self.filename = filename
-        self.content = content
+    The one fake upstream in the tests: used only to inject that fault.
+    """
+
+    def __init__(self, files: dict[str, bytes]) -> None:
+        self.files = files
         self.lie = hashlib.sha256(b"not these bytes").hexdigest()
-        self.downloads = 0
         lying = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 if self.path.startswith("/simple/"):
-                    body = (
-                        f'<a href="/files/{lying.filename}#sha256={lying.lie}">{lying.filename}</a>'.encode()
+                    links = "".join(
+                        f'<a href="/files/{name}#sha256={lying.lie}">{name}</a>' for name in files
                     )
-                    self._send(body, "text/html")
-                elif self.path == f"/files/{lying.filename}":
-                    lying.downloads += 1
-                    self._send(lying.content, "application/octet-stream")
+                    self._send(links.encode(), "text/html")
+                elif self.path.startswith("/files/") and self.path[7:] in files:
+                    self._send(files[self.path[7:]], "application/octet-stream")
                 else:
                     self.send_error(404)
 

@@ -311,6 +311,7 @@ class Fallback:
         )
         if not stream:
             return tee.consume()
+        tee.prime()
         return Proxied(body=tee, size=tee.expected_size, etag=file.sha256)
 
     # -- refused files -------------------------------------------------------------------

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -35,6 +35,7 @@ log = logging.getLogger("registry.fallback")
 
 UPLOADER = "upstream"  # the ``uploader`` of every record cached from the upstream index
 MAX_UNKNOWN_SIZE = 16 * 1024**3  # a file whose size nobody announced is cut off here
+PRIME_BYTES = 1024 * 1024  # read before answering: smaller files are verified before byte one
 
 
 @dataclass(frozen=True)
@@ -110,30 +111,56 @@ class Tee:
         self._spool: BinaryIO = tempfile.TemporaryFile(prefix="registry-fetch-")  # noqa: SIM115
         self._verified: Digests | None = None
         self._closed = False
+        self._source = self._checked()
+        self._primed: list[bytes] = []
+        self._primed_size = 0
         self.stored: FileRecord | None = None
+
+    def prime(self, size: int = PRIME_BYTES) -> None:
+        """Read up to ``size`` bytes before the response starts, so a file that fits in them
+        is verified before the first byte goes out (a mismatch is then a plain 502).
+
+        :raises UpstreamError | UpstreamTimeout: the upstream failed or sent the wrong bytes.
+        """
+        try:
+            while self._primed_size < size:
+                chunk = next(self._source)
+                self._primed.append(chunk)
+                self._primed_size += len(chunk)
+        except StopIteration:
+            pass
+        except BaseException:
+            self.close()
+            raise
 
     def __iter__(self) -> Iterator[bytes]:
         try:
-            hashing, held = Hashing(), b""
-            limit = self.expected_size or MAX_UNKNOWN_SIZE
-            for chunk in self.download.chunks():
-                if hashing.size + len(chunk) > limit:
-                    self._refuse(f"is larger than the {limit} bytes announced")
-                if held:
-                    yield held
-                hashing.update(chunk)
-                self._spool.write(chunk)
-                held = chunk
-            digests = hashing.digests()
-            if self.expected_size is not None and digests.size != self.expected_size:
-                self._refuse(f"has {digests.size} bytes, not the {self.expected_size} announced")
-            if digests.sha256 != self.upstream.sha256:
-                self._refuse(f"has sha256 {digests.sha256}, not the {self.upstream.sha256} its page lists")
-            self._verified = digests
-            if held:
-                yield held
+            while self._primed:
+                yield self._primed.pop(0)
+            yield from self._source
         finally:
             self.close()
+
+    def _checked(self) -> Generator[bytes, None, None]:
+        """The upstream's chunks, the last one held back until the whole file is verified."""
+        hashing, held = Hashing(), b""
+        limit = self.expected_size or MAX_UNKNOWN_SIZE
+        for chunk in self.download.chunks():
+            if hashing.size + len(chunk) > limit:
+                self._refuse(f"is larger than the {limit} bytes announced")
+            if held:
+                yield held
+            hashing.update(chunk)
+            self._spool.write(chunk)
+            held = chunk
+        digests = hashing.digests()
+        if self.expected_size is not None and digests.size != self.expected_size:
+            self._refuse(f"has {digests.size} bytes, not the {self.expected_size} announced")
+        if digests.sha256 != self.upstream.sha256:
+            self._refuse(f"has sha256 {digests.sha256}, not the {self.upstream.sha256} its page lists")
+        self._verified = digests
+        if held:
+            yield held
 
     def _refuse(self, problem: str) -> None:
         message = (
@@ -159,6 +186,7 @@ class Tee:
             return
         self._closed = True
         try:
+            self._source.close()
             self.download.close()
             if self._verified is not None:
                 self.stored = self._store(self._verified)
