@@ -24,7 +24,7 @@ from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
 import urllib3
 from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.exceptions import MaxRetryError
+from urllib3.exceptions import MaxRetryError, NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from ..errors import NotFound, UpstreamError, UpstreamTimeout
@@ -118,7 +118,7 @@ class UpstreamIndex:
         self._auth_headers = (
             urllib3.make_headers(basic_auth=f"{username}:{password}") if username or password else {}
         )
-        self._pool = urllib3.PoolManager(num_pools=16, maxsize=16, headers={"User-Agent": USER_AGENT})
+        self._pool = urllib3.PoolManager(num_pools=16, maxsize=16)
         self._retries = urllib3.Retry(total=5, connect=0, read=0, status=0, other=0, redirect=5)
         self._kept: OrderedDict[str, _Kept] = OrderedDict()
         self._kept_lock = threading.Lock()
@@ -132,7 +132,7 @@ class UpstreamIndex:
 
     def _headers(self, url: str, extra: dict[str, str]) -> dict[str, str]:
         """Credentials go only to the upstream's own origin, never to a file host elsewhere."""
-        headers = dict(extra)
+        headers = {"User-Agent": USER_AGENT, **extra}
         if self._auth_headers and _origin(url) == _origin(self.url):
             headers.update(self._auth_headers)
         return headers
@@ -156,7 +156,8 @@ class UpstreamIndex:
             )
         except (Urllib3Timeout, MaxRetryError) as exc:
             reason = exc.reason if isinstance(exc, MaxRetryError) else exc
-            if isinstance(reason, Urllib3Timeout):
+            # urllib3 makes a refused connection a subclass of its connect timeout error.
+            if isinstance(reason, Urllib3Timeout) and not isinstance(reason, NewConnectionError):
                 log.warning("Upstream timed out after %.1fs: GET %s", self.timeout, where)
                 raise UpstreamTimeout(
                     f"The upstream index did not answer within {self.timeout:g} seconds"
