@@ -246,3 +246,17 @@ def test_wrong_credentials_for_upstream_are_a_502(make_app: Callable[..., Flask]
         assert answer.status_code == 502 and "credentials" in answer.text
     finally:
         private.stop()
+
+
+def test_redirect_mode_sends_files_and_metadata_upstream(
+    upstream: PypiServer, make_app: Callable[..., Flask], unique_name: str
+) -> None:
+    dist = Dist(unique_name, "1.0")
+    upstream.add(dist, sdist=False)
+    client = make_app(**{"pypi.fallback": "redirect", "pypi.fallback_url": upstream.url}).test_client()
+    sha256 = hashlib.sha256(wheel_bytes(dist)).hexdigest()
+    answer = client.get(f"/packages/{unique_name}/{sha256[:16]}/{dist.wheel_name}")
+    assert answer.status_code == 302
+    assert answer.headers["Location"] == upstream.url.replace("simple/", f"packages/{dist.wheel_name}")
+    wrong_hash = client.get(f"/packages/{unique_name}/{'0' * 16}/{dist.wheel_name}")
+    assert wrong_hash.status_code == 404
