@@ -3,8 +3,6 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8080
-# bench/ arrives with the benchmark work; lint it once it exists.
-LINT_PATHS := registry tests main.py $(wildcard bench)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test lint typecheck pytest venv dev-venv bench docs clean
@@ -26,9 +24,11 @@ dev-venv: $(VENV)/.dev
 run: venv
 	PORT=$(PORT) $(BIN)/python -m registry serve $(CONFIG) --host $${HOST:-127.0.0.1}
 
+LINTED := registry tests main.py $(wildcard bench)
+
 lint: dev-venv
-	$(BIN)/ruff check $(LINT_PATHS)
-	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 
 typecheck: dev-venv
 	$(BIN)/mypy

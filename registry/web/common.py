@@ -22,7 +22,7 @@ def identity() -> Identity:
     :raises Unauthorized: credentials were sent and are wrong.
     """
     if "identity" not in g:
-        auth = request.authorization
+        auth = request.authorization if "Authorization" in request.headers else None
         if auth is None or auth.type != "basic":
             g.identity = services().access.authenticate(None, None)
         else:
@@ -49,10 +49,15 @@ def read_policy(response: Response) -> Response:
 
 def page_response(page: Page, *, vary_accept: bool = False) -> Response:
     """A rendered page with its ETag, answering 304 to a matching ``If-None-Match``."""
-    content_type = page.content_type + ("; charset=utf-8" if page.content_type.startswith("text/") else "")
-    response = Response(page.body, content_type=content_type)
+    if "If-None-Match" in request.headers and request.if_none_match.contains(page.etag):
+        response = Response(status=304)
+        response.headers.remove("Content-Type")
+    else:
+        content_type = page.content_type + (
+            "; charset=utf-8" if page.content_type.startswith("text/") else ""
+        )
+        response = Response(page.body, content_type=content_type)
     response.set_etag(page.etag)
     if vary_accept:
         response.vary.add("Accept")
-    read_policy(response)
-    return response.make_conditional(request)
+    return read_policy(response)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+
 from flask import Blueprint, redirect, request
 from packaging.utils import canonicalize_name
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
 from werkzeug.wrappers import Response
 
 from ..services import simple
@@ -15,10 +19,18 @@ bp = Blueprint("simple", __name__)
 
 
 def _content_type() -> str:
-    accept = request.headers.get("Accept", "").strip()
-    best = request.accept_mimetypes.best_match(list(simple.OFFERED)) if accept else None
     # An unencoded "+" in a query string arrives as a space: "v1+json" is what was meant.
     requested_format = request.args.get("format", "").replace(" ", "+")
+    return _negotiate(request.headers.get("Accept", "").strip(), requested_format)
+
+
+@functools.lru_cache(maxsize=256)
+def _negotiate(accept: str, requested_format: str) -> str:
+    """The content type for an Accept header and ``format`` value (clients send few distinct ones).
+
+    :raises NotAcceptable: nothing offered fits (not cached: lru_cache keeps only returns).
+    """
+    best = parse_accept_header(accept, MIMEAccept).best_match(list(simple.OFFERED)) if accept else None
     return simple.choose_content_type(requested_format, best, bool(accept))
 
 
