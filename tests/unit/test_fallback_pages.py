@@ -107,3 +107,12 @@ def test_fallback_url_is_checked_and_its_password_never_echoed() -> None:
     assert "hunter2" not in raised.value.message and "http://" in raised.value.message
     config = load_config(environ={}, overrides={"pypi.fallback_url": "http://127.0.0.1:9/simple"})
     assert config["pypi.fallback_url"] == "http://127.0.0.1:9/simple/"
+
+
+@pytest.mark.parametrize("name", ["lan-proxy", "personal-index", "organisation"])
+def test_usage_docs_show_the_configs_the_tests_use(name: str) -> None:
+    from tests.server import ROOT
+
+    config = (ROOT / "docs" / "configs" / f"{name}.ini").read_text().rstrip("\n")
+    assert f"```ini\n{config}\n```" in (ROOT / "docs" / "usage.md").read_text()
+    load_config(ROOT / "docs" / "configs" / f"{name}.ini", environ={})  # valid as written
