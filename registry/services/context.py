@@ -30,7 +30,7 @@ class Services:
     cache: Cache
     access: Access
     pages: PageCache = field(default_factory=PageCache)
-    fallback: Fallback = field(default_factory=Fallback.off)
+    fallback: Fallback = field(default_factory=Fallback)
     _started: bool = False
     _start_lock: threading.Lock = field(default_factory=threading.Lock)
 

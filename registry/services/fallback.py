@@ -63,12 +63,8 @@ class Fallback:
         self.disallowed = disallowed
         self.fetching = KeyedLocks()
         self._uploads: OrderedDict[str, tuple[int, bool]] = OrderedDict()
-        self._refused: dict[tuple[str, str], tuple[float, str]] = {}
+        self._refused: dict[tuple[str, str, str], tuple[float, str]] = {}
         self._lock = threading.Lock()
-
-    @classmethod
-    def off(cls) -> Fallback:
-        return cls()
 
     @classmethod
     def from_config(cls, config: Config) -> Fallback:
@@ -98,7 +94,7 @@ class Fallback:
     def describe(self, config: Config) -> str:
         """One line for start-up: is fallback on, and from where (never with credentials)."""
         if self.upstream is not None:
-            return f"Upstream fallback: {self.mode} from {self.upstream.url}"
+            return f"Upstream fallback: {self.mode} from {self._index.url}"
         if config["pypi.fallback"] != "none":
             return (
                 f"Upstream fallback is OFF: pypi.fallback = {config['pypi.fallback']} but "
@@ -106,6 +102,12 @@ class Fallback:
                 "upstream simple index URL to turn fallback on"
             )
         return "Upstream fallback is off (pypi.fallback = none)"
+
+    @property
+    def _index(self) -> UpstreamIndex:
+        """The upstream, where ``applies_to`` already held."""
+        assert self.upstream is not None
+        return self.upstream
 
     def applies_to(self, project: str) -> bool:
         """Whether the upstream may be consulted for this canonical project name at all."""
@@ -143,16 +145,15 @@ class Fallback:
         :raises UpstreamError | UpstreamTimeout: the upstream is needed, failed, and nothing
             is kept or stored to answer with instead.
         """
-        assert self.upstream is not None
         if self.mode == "redirect" and serial is None:
-            return Redirect(self.upstream.project_url(project))
+            return Redirect(self._index.project_url(project))
         if serial is not None:
             if self.mode == "redirect" and not self.always_show_upstream:
                 return local_page(services, project, serial, content_type)
             if self._is_local(services, project, serial):
                 return local_page(services, project, serial, content_type, uploads_only=True)
         try:
-            upstream = self.upstream.project(project)
+            upstream = self._index.project(project)
         except NotFound:
             if serial is None:
                 raise NotFound(f"Project {project!r} not found") from None
@@ -177,7 +178,6 @@ class Fallback:
         content_type: str,
     ) -> Page:
         """Stored files first (they win on a filename), then the upstream's."""
-        assert self.upstream is not None
         records = services.cache.list_files(project) if serial is not None else []
         listed = {file.filename: file for file in upstream.files}
         links: dict[str, Link] = {}
@@ -191,7 +191,7 @@ class Fallback:
             if file.filename not in links and (found := self._upstream_link(project, file)) is not None:
                 links[file.filename] = found
         mirrored = not any(not record.origin for record in records)
-        page_url = self.upstream.project_url(project)
+        page_url = self._index.project_url(project)
         repository = (
             Repository(tracks=(page_url,)) if mirrored else Repository(alternate_locations=(page_url,))
         )
@@ -240,12 +240,11 @@ class Fallback:
         serial = services.cache.project_serial(project)
         if not self.applies_to(project) or self._is_local(services, project, serial):
             raise NotFound(f"File {filename!r} not found")
-        assert self.upstream is not None
         wants_metadata = filename.endswith(METADATA_SUFFIX)
         base = filename[: -len(METADATA_SUFFIX)] if wants_metadata else filename
         if wants_metadata and services.cache.get_file(project, base) is not None:
             raise NotFound(f"File {filename!r} not found: {base} has no metadata file")
-        file = self._find(project, digest, base)
+        file, parsed = self._find(project, digest, base)
         if self.mode == "redirect":
             return Redirect(redact(file.url) + (METADATA_SUFFIX if wants_metadata else ""))
         if wants_metadata:
@@ -254,22 +253,20 @@ class Fallback:
         access.require(
             caller, access.can_update_cache(caller), "fetch files from the upstream index into this registry"
         )
-        return self._fetch(services, project, file, stream=stream)
+        return self._fetch(services, project, file, parsed, stream=stream)
 
-    def _find(self, project: str, digest: str, filename: str) -> UpstreamFile:
-        assert self.upstream is not None
-        for file in self.upstream.project(project).files:
+    def _find(self, project: str, digest: str, filename: str) -> tuple[UpstreamFile, ParsedFilename]:
+        for file in self._index.project(project).files:
             matches = file.filename == filename and len(digest) >= 8 and file.sha256.startswith(digest)
-            if matches and _parse(project, file) is not None:
-                return file
+            if matches and (parsed := _parse(project, file)) is not None:
+                return file, parsed
         raise NotFound(f"File {filename!r} not found")
 
     def _metadata(self, file: UpstreamFile) -> Proxied:
         """The upstream's PEP 658 file for a wheel not fetched yet, checked against its hash."""
-        assert self.upstream is not None
         if not file.has_metadata:
             raise NotFound(f"File {file.filename + METADATA_SUFFIX!r} not found")
-        proxied = metadata_body(self.upstream.fetch_small_file(file.url + METADATA_SUFFIX))
+        proxied = metadata_body(self._index.fetch_small_file(file.url + METADATA_SUFFIX))
         if file.metadata_sha256 and proxied.etag != file.metadata_sha256:
             log.error("Upstream metadata of %s does not match its listed sha256", file.filename)
             raise UpstreamError(
@@ -279,13 +276,12 @@ class Fallback:
         return proxied
 
     def _fetch(
-        self, services: Services, project: str, file: UpstreamFile, *, stream: bool
+        self, services: Services, project: str, file: UpstreamFile, parsed: ParsedFilename, *, stream: bool
     ) -> Proxied | FileRecord:
-        assert self.upstream is not None
         key = (project, file.filename)
-        self._check_refused(key, file.sha256)
+        self._check_refused((project, file.filename, file.sha256))
         # Wait for a fetch of the same file in this process; then it is (usually) stored.
-        acquired = self.fetching.acquire(key, timeout=max(30.0, 3 * self.upstream.timeout))
+        acquired = self.fetching.acquire(key, timeout=max(30.0, 3 * self._index.timeout))
         release = (lambda: self.fetching.release(key)) if acquired else (lambda: None)
         try:
             stored = services.cache.get_file(project, file.filename)
@@ -294,19 +290,17 @@ class Fallback:
                     raise NotFound(f"File {file.filename!r} not found")
                 release()
                 return stored
-            download = self.upstream.open_file(file.url)
+            download = self._index.open_file(file.url)
         except BaseException:
             release()
             raise
-        parsed = _parse(project, file)
-        assert parsed is not None
         tee = Tee(
             services,
             project,
             parsed,
             file,
             download,
-            lambda message: self._refuse(key, file.sha256, message),
+            lambda message: self._refuse((project, file.filename, file.sha256), message),
             release,
         )
         if not stream:
@@ -316,19 +310,18 @@ class Fallback:
 
     # -- refused files -------------------------------------------------------------------
 
-    def _refuse(self, key: tuple[str, str], sha256: str, message: str) -> None:
-        """Remember a refused file for a while, so the next requests get a 502 at once."""
-        assert self.upstream is not None
-        until = time.monotonic() + max(30.0, self.upstream.page_ttl)
+    def _refuse(self, file: tuple[str, str, str], message: str) -> None:
+        """Remember a refused (project, filename, sha256) for a while: later requests get a 502 at once."""
+        until = time.monotonic() + max(30.0, self._index.page_ttl)
         with self._lock:
-            self._refused[(key[0], key[1] + "#" + sha256)] = (until, message)
+            self._refused[file] = (until, message)
             if len(self._refused) > _MEMO_LIMIT:
                 now = time.monotonic()
                 self._refused = {k: v for k, v in self._refused.items() if v[0] > now}
 
-    def _check_refused(self, key: tuple[str, str], sha256: str) -> None:
+    def _check_refused(self, file: tuple[str, str, str]) -> None:
         with self._lock:
-            refused = self._refused.get((key[0], key[1] + "#" + sha256))
+            refused = self._refused.get(file)
         if refused is not None and refused[0] > time.monotonic():
             raise UpstreamError(refused[1])
 
