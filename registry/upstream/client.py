@@ -42,7 +42,6 @@ MAX_METADATA_SIZE = 8 * 1024 * 1024
 CHUNK = 256 * 1024
 PAGES_KEPT = 1024
 RETRY_AFTER_FAILURE = 30.0  # seconds a stale page is served before the upstream is tried again
-_serials = itertools.count(1)
 
 
 def redact(url: str) -> str:
@@ -67,13 +66,14 @@ def _origin(url: str) -> tuple[str, str, int]:
     return parts.scheme, (parts.hostname or "").lower(), parts.port or default_port
 
 
-@dataclass(frozen=True)
+@dataclass
 class Download:
     """An upstream file response whose headers have arrived; iterate ``chunks()``, then close."""
 
     response: urllib3.BaseHTTPResponse
     url: str
     length: int | None
+    complete: bool = False
 
     def chunks(self) -> Iterator[bytes]:
         """The body in chunks. :raises UpstreamError | UpstreamTimeout: the transfer broke."""
@@ -83,9 +83,12 @@ class Download:
             raise UpstreamTimeout("The upstream index stopped sending the file") from exc
         except Urllib3Error as exc:
             raise UpstreamError("The upstream index broke off sending the file") from exc
+        self.complete = True
 
     def close(self) -> None:
-        self.response.close()
+        """Give the connection back for reuse if the body was read to its end, else drop it."""
+        if not self.complete:
+            self.response.close()
         self.response.release_conn()
 
 
@@ -123,6 +126,7 @@ class UpstreamIndex:
         self._kept: OrderedDict[str, _Kept] = OrderedDict()
         self._kept_lock = threading.Lock()
         self._fetching = KeyedLocks()
+        self._serials = itertools.count(1)
 
     def project_url(self, project: str) -> str:
         """The upstream page URL of a canonical project name (no credentials)."""
@@ -182,7 +186,7 @@ class UpstreamIndex:
         """(body, content type, final URL) of a bounded document, all within the timeout."""
         deadline = self._clock() + self.timeout
         response = self._open(url, headers, urllib3.Timeout(total=self.timeout))
-        body = bytearray()
+        body, complete = bytearray(), False
         try:
             for chunk in response.stream(CHUNK):
                 body += chunk
@@ -192,6 +196,7 @@ class UpstreamIndex:
                     raise UpstreamTimeout(
                         f"The upstream index did not answer within {self.timeout:g} seconds"
                     )
+            complete = True
         except Urllib3Timeout:
             raise UpstreamTimeout(
                 f"The upstream index did not answer within {self.timeout:g} seconds"
@@ -199,6 +204,8 @@ class UpstreamIndex:
         except Urllib3Error:
             raise UpstreamError("The upstream index broke off its answer") from None
         finally:
+            if not complete:
+                response.close()  # unread data would spoil the connection for the next request
             response.release_conn()
         final_url = response.geturl() or url
         return bytes(body), response.headers.get("Content-Type", ""), urljoin(url, final_url)
@@ -213,7 +220,7 @@ class UpstreamIndex:
         headers = {"Accept": ACCEPT_PAGE, "Accept-Encoding": "gzip"}
         body, content_type, final_url = self._read_small(url, headers, MAX_PAGE_SIZE)
         page = parse_page(body, content_type, redact(final_url))
-        return replace(page, serial=next(_serials))
+        return replace(page, serial=next(self._serials))
 
     def open_file(self, url: str) -> Download:
         """Start downloading a file: headers received, body not read yet.
