@@ -3,7 +3,8 @@
 ``/packages/<project>/<sha256 prefix>/<filename>`` serves a file, and the same URL plus
 ``.metadata`` its PEP 658 core metadata. The hash prefix in the path makes the URL change if the
 bytes ever did, so files are cached as immutable. ``Range`` is honoured (uv reads wheel
-metadata by range), with ``ETag``/``If-None-Match`` and ``HEAD``.
+metadata by range), with ``ETag``/``If-None-Match`` and ``HEAD``. A file not stored here is
+handed to the upstream fallback (``services.fallback``), which redirects, streams or fetches it.
 """
 
 from __future__ import annotations

@@ -58,15 +58,18 @@ def test_lan_proxy_caches_then_installs_without_upstream(
     pypiserver: PypiServer, make_server: Callable[..., RegistryServer], tmp_path: Path
 ) -> None:
     lib, app = Dist("proxy-lib", "1.2"), Dist("Proxy.App", "0.5", requires=["proxy-lib>=1"])
-    pypiserver.add(lib)
-    pypiserver.add(app)
+    tool = Dist("proxy-tool", "2.0")
+    for dist in (lib, app, tool):
+        pypiserver.add(dist)
     registry = make_server(**doc_config("lan-proxy", pypiserver.url))
     index = registry.url + "simple/"
 
-    pip_install(fresh_venv(tmp_path / "pip1"), index, "proxy.app")
+    pip_install(fresh_venv(tmp_path / "pip1"), index, "proxy.app")  # streamed while fetched
     uv_python = fresh_venv(tmp_path / "uv1", with_pip=False)
-    uv_install(uv_python, index, "proxy.app", cache=tmp_path / "uv-cache-1")
+    # uv sees proxy-tool first: it asks HEAD and a Range, so the file is fetched whole first.
+    uv_install(uv_python, index, "proxy.app", "proxy-tool", cache=tmp_path / "uv-cache-1")
     assert installed(uv_python)["proxy-lib"] == "1.2"
+    assert '"HEAD /packages/proxy-tool/' in registry.access_log.read_text()
 
     stored = cached_files(registry, "proxy-lib")
     assert set(stored) == {lib.wheel_name}
@@ -74,16 +77,16 @@ def test_lan_proxy_caches_then_installs_without_upstream(
     record = registry.services().cache.get_file("proxy-lib", lib.wheel_name)
     assert record is not None and record.uploader == "upstream" and record.metadata_sha256
     # pip and uv both downloaded the wheel through the registry; the upstream sent it once.
-    assert pypiserver.downloads(lib.wheel_name) == 1
-    assert pypiserver.downloads(app.wheel_name) == 1
+    for dist in (lib, app, tool):
+        assert pypiserver.downloads(dist.wheel_name) == 1
 
     pypiserver.stop()
     python = fresh_venv(tmp_path / "pip2")
     pip_install(python, index, "proxy.app")
     assert installed(python)["proxy-app"] == "0.5"
     uv_python = fresh_venv(tmp_path / "uv2", with_pip=False)
-    uv_install(uv_python, index, "proxy.app", cache=tmp_path / "uv-cache-2")
-    assert installed(uv_python)["proxy-lib"] == "1.2"
+    uv_install(uv_python, index, "proxy.app", "proxy-tool", cache=tmp_path / "uv-cache-2")
+    assert installed(uv_python)["proxy-tool"] == "2.0"
     # The cached wheel's PEP 658 metadata is served too.
     page = requests.get(index + "proxy-lib/", timeout=10).text
     assert 'data-core-metadata="sha256=' in page
