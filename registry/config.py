@@ -253,7 +253,23 @@ SETTINGS: tuple[Setting, ...] = (
         "pypi.index_max_age",
         "60",
         parse_int,
-        "Seconds clients and CDNs may cache a public index page (`/simple/...`, JSON API).",
+        "Seconds a client (browser, pip) may reuse a public index page (`/simple/...`, JSON API) "
+        "without asking again (`max-age`).",
+    ),
+    Setting(
+        "pypi.index_cdn_max_age",
+        "60",
+        parse_int,
+        "Seconds a CDN (Firebase Hosting) may serve a public index page without asking the "
+        "registry (`s-maxage`). A new upload is visible through the CDN within this plus "
+        "`pypi.index_stale_while_revalidate` seconds.",
+    ),
+    Setting(
+        "pypi.index_stale_while_revalidate",
+        "30",
+        parse_int,
+        "Seconds a CDN may keep serving an expired public index page while it fetches a fresh "
+        "one in the background (`stale-while-revalidate`).",
     ),
     Setting("auth.admins", "", parse_list, "User names that are administrators."),
     Setting(
@@ -263,11 +279,25 @@ SETTINGS: tuple[Setting, ...] = (
         "How long a successful password check is remembered in memory (pip sends basic "
         "auth with every request; verifying a hash costs ~10 ms by design).",
     ),
+    Setting(
+        "log.format",
+        "text",
+        choice("text", "json"),
+        "`text` for people, `json` for Cloud Logging: one JSON object per line with "
+        "`severity`, `message`, `httpRequest` and the trace from `X-Cloud-Trace-Context`.",
+    ),
+    Setting("log.level", "info", choice("debug", "info", "warning", "error"), "The lowest level logged."),
+    Setting(
+        "log.project",
+        "",
+        parse_text,
+        "Google Cloud project id that JSON logs name in trace ids (empty: `$GOOGLE_CLOUD_PROJECT`).",
+    ),
 )
 
 SETTINGS_BY_KEY: Mapping[str, Setting] = MappingProxyType({s.key: s for s in SETTINGS})
 # Keys the registry core validates strictly; storage.* and db.* also belong to backends.
-_STRICT_SECTIONS = ("pypi", "auth")
+_STRICT_SECTIONS = ("pypi", "auth", "log")
 
 
 @dataclass(frozen=True)

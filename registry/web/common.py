@@ -43,7 +43,7 @@ def read_policy(response: Response) -> Response:
     """Cache headers for a read answer: public when reads are, private otherwise."""
     access = services().access
     if access.reads_are_public:
-        return apply_cache_policy(response, "index", services().config["pypi.index_max_age"])
+        return apply_cache_policy(response, "index")
     return apply_cache_policy(response, "private")
 
 
