@@ -143,6 +143,9 @@ class Tee:
 
     def _checked(self) -> Generator[bytes, None, None]:
         """The upstream's chunks, the last one held back until the whole file is verified."""
+        listed, sent = self.upstream.size, self.download.length
+        if listed is not None and sent is not None and listed != sent:
+            self._refuse(f"is {sent} bytes long, not the {listed} its page lists")
         hashing, held = Hashing(), b""
         limit = self.expected_size or MAX_UNKNOWN_SIZE
         for chunk in self.download.chunks():
