@@ -296,7 +296,6 @@ class Fallback:
             raise
         tee = Tee(
             services,
-            project,
             parsed,
             file,
             download,

@@ -26,7 +26,7 @@ from ..errors import InvalidUpload, RegistryError, UpstreamError
 from ..models import FileRecord, utcnow
 from ..upstream import Download, UpstreamFile, redact
 from .distribution import DistributionMetadata, ParsedFilename, inspect_distribution
-from .upload import Digests, Hashing, record_file, store_file
+from .upload import Digests, Hashing, new_record, record_file, store_file
 
 if TYPE_CHECKING:
     from .context import Services
@@ -49,33 +49,20 @@ class Proxied:
 
 
 def cached_record(
-    project: str,
-    parsed: ParsedFilename,
-    upstream: UpstreamFile,
-    digests: Digests,
-    metadata: DistributionMetadata | None,
+    parsed: ParsedFilename, upstream: UpstreamFile, digests: Digests, metadata: DistributionMetadata | None
 ) -> FileRecord:
-    """The record of a verified upstream file: the upstream's data, the file's own metadata."""
-    is_wheel = parsed.packagetype == "bdist_wheel"
-    return FileRecord(
-        project=project,
-        version=str(parsed.version),
-        filename=parsed.filename,
-        packagetype=parsed.packagetype,
-        size=digests.size,
-        sha256=digests.sha256,
-        md5=digests.md5,
-        blake2b_256=digests.blake2b_256,
-        requires_python=upstream.requires_python or (metadata.requires_python if metadata else ""),
+    """The record of a verified upstream file: its own metadata, plus what the upstream says."""
+    record = new_record(
+        parsed,
+        digests,
+        metadata,
         upload_time=upstream.upload_time or utcnow(),
         uploader=UPLOADER,
         yanked=upstream.yanked,
         yanked_reason=upstream.yanked_reason,
-        metadata_sha256=_sha256(metadata.raw) if metadata and is_wheel else "",
-        python_version=parsed.python_version,
-        info=metadata.info if metadata else {},
         origin=redact(upstream.url),
     )
+    return record.with_changes(requires_python=upstream.requires_python or record.requires_python)
 
 
 def _sha256(data: bytes) -> str:
@@ -93,7 +80,6 @@ class Tee:
     def __init__(
         self,
         services: Services,
-        project: str,
         parsed: ParsedFilename,
         upstream: UpstreamFile,
         download: Download,
@@ -101,7 +87,6 @@ class Tee:
         release: Callable[[], None],
     ) -> None:
         self.services = services
-        self.project = project
         self.parsed = parsed
         self.upstream = upstream
         self.download = download
@@ -200,7 +185,7 @@ class Tee:
     def _store(self, digests: Digests) -> FileRecord | None:
         """Store and record the verified file; failures are logged (the client has its copy)."""
         metadata = self._inspect(digests.size)
-        record = cached_record(self.project, self.parsed, self.upstream, digests, metadata)
+        record = cached_record(self.parsed, self.upstream, digests, metadata)
         is_wheel = self.parsed.packagetype == "bdist_wheel"
         try:
             store_file(self.services, record, self._spool, metadata.raw if metadata and is_wheel else None)

@@ -14,11 +14,18 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..errors import AlreadyExists, FileExists, InvalidUpload, NotFound, TooLarge
 from ..models import FileRecord
-from .distribution import ParsedFilename, check_name, check_version, inspect_distribution, parse_filename
+from .distribution import (
+    DistributionMetadata,
+    ParsedFilename,
+    check_name,
+    check_version,
+    inspect_distribution,
+    parse_filename,
+)
 
 if TYPE_CHECKING:
     from .context import Services
@@ -155,7 +162,18 @@ def upload(services: Services, form: UploadForm, uploader: str) -> UploadOutcome
         raise file_exists_error(parsed.filename, existing.sha256)
     metadata = inspect_distribution(form.content, parsed, digests.size, config["pypi.max_unpacked_size"])
     is_wheel = parsed.packagetype == "bdist_wheel"
-    record = FileRecord(
+    record = new_record(parsed, digests, metadata, uploader=uploader)
+    store_file(services, record, form.content, metadata.raw if is_wheel else None)
+    return UploadOutcome(record_file(services, record), created=True)
+
+
+def new_record(
+    parsed: ParsedFilename, digests: Digests, metadata: DistributionMetadata | None, **fields: Any
+) -> FileRecord:
+    """The record of a file from its name, its bytes and its own metadata (if it could be read);
+    ``fields`` set the rest (``uploader``, ``origin`` ...)."""
+    is_wheel = parsed.packagetype == "bdist_wheel"
+    return FileRecord(
         project=parsed.project,
         version=str(parsed.version),
         filename=parsed.filename,
@@ -164,14 +182,11 @@ def upload(services: Services, form: UploadForm, uploader: str) -> UploadOutcome
         sha256=digests.sha256,
         md5=digests.md5,
         blake2b_256=digests.blake2b_256,
-        requires_python=metadata.requires_python,
-        uploader=uploader,
-        metadata_sha256=hashlib.sha256(metadata.raw).hexdigest() if is_wheel else "",
+        requires_python=metadata.requires_python if metadata else "",
+        metadata_sha256=hashlib.sha256(metadata.raw).hexdigest() if metadata and is_wheel else "",
         python_version=parsed.python_version,
-        info=metadata.info,
-    )
-    store_file(services, record, form.content, metadata.raw if is_wheel else None)
-    return UploadOutcome(record_file(services, record), created=True)
+        info=metadata.info if metadata else {},
+    ).with_changes(**fields)
 
 
 def storage_meta(record: FileRecord) -> dict[str, str]:
