@@ -260,3 +260,13 @@ def test_redirect_mode_sends_files_and_metadata_upstream(
     assert answer.headers["Location"] == upstream.url.replace("simple/", f"packages/{dist.wheel_name}")
     wrong_hash = client.get(f"/packages/{unique_name}/{'0' * 16}/{dist.wheel_name}")
     assert wrong_hash.status_code == 404
+
+
+def test_none_mode_never_asks_the_upstream(
+    upstream: PypiServer, make_app: Callable[..., Flask], unique_name: str
+) -> None:
+    upstream.add(Dist(unique_name, "1.0"))
+    client = make_app(**{"pypi.fallback": "none", "pypi.fallback_url": upstream.url}).test_client()
+    answer = client.get(f"/simple/{unique_name}/")
+    assert answer.status_code == 404 and answer.headers["Cache-Control"] == "no-store"
+    assert f"/simple/{unique_name}/" not in upstream.log.read_text()
