@@ -43,6 +43,20 @@ def parse_text(value: str) -> str:
     return value.strip()
 
 
+def parse_base_url(value: str) -> str:
+    """An http(s) base URL, normalized to end with a slash; empty stays empty.
+
+    >>> parse_base_url("https://pypi.example.com")
+    'https://pypi.example.com/'
+    """
+    url = value.strip()
+    if not url:
+        return ""
+    if not re.match(r"https?://[^/\s]+", url):
+        raise ValueError("expected an http:// or https:// URL")
+    return url if url.endswith("/") else url + "/"
+
+
 def parse_bool(value: str) -> bool:
     """Parse an ini boolean.
 
@@ -248,6 +262,14 @@ SETTINGS: tuple[Setting, ...] = (
         "2GiB",
         parse_size,
         "The largest total size a wheel or sdist may declare when unpacked (zip bomb guard).",
+    ),
+    Setting(
+        "pypi.public_url",
+        "",
+        parse_base_url,
+        "The registry's public base URL, e.g. `https://pypi.example.com/`, for the absolute links "
+        "of the JSON API and the home page (behind a CDN the request's host is the backend's). "
+        "Empty: taken from each request.",
     ),
     Setting(
         "pypi.index_max_age",

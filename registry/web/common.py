@@ -61,3 +61,9 @@ def page_response(page: Page, *, vary_accept: bool = False) -> Response:
     if vary_accept:
         response.vary.add("Accept")
     return read_policy(response)
+
+
+def public_base_url() -> str:
+    """The base for absolute links: ``pypi.public_url`` if set, else this request's root."""
+    configured: str = services().config["pypi.public_url"]
+    return configured or request.url_root

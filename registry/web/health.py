@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from html import escape
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 from werkzeug.wrappers import Response
 
 from ..errors import RegistryError
 from .caching import apply_cache_policy
-from .common import services
+from .common import public_base_url, services
 
 bp = Blueprint("health", __name__)
 
@@ -53,7 +53,7 @@ def health() -> Response:
 @bp.get("/")
 def home() -> Response:
     """Show the index and upload URLs with copy-paste commands."""
-    root = escape(request.url_root)
+    root = escape(public_base_url())
     body = f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>Python package registry</title></head>
 <body>
