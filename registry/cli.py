@@ -70,6 +70,8 @@ def serve(config: str | None, host: str, port: int | None, workers: int, threads
     base = f"http://{host}:{port}/"
     click.echo(f"Index:  {base}simple/")
     click.echo(f"Upload: twine upload --repository-url {base} -u USER dist/*")
+    if services.fallback.upstream is not None or services.config["pypi.fallback"] == "none":
+        click.echo(services.fallback.describe(services.config))  # a misconfiguration is logged
     if generated:
         click.echo(f"Log in as 'admin' with password {generated} (shown once).")
     elif services.config.users:

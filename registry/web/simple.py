@@ -11,6 +11,8 @@ from werkzeug.http import parse_accept_header
 from werkzeug.wrappers import Response
 
 from ..services import simple
+from ..services.pages import Redirect
+from .caching import apply_cache_policy
 from .common import page_response, require_read, services
 
 bp = Blueprint("simple", __name__)
@@ -65,4 +67,7 @@ def project(project: str) -> Response:
         return _redirect_to(f"/simple/{normalized}/")
     require_read(normalized)
     content_type = _content_type()
-    return page_response(simple.project_page(services(), normalized, content_type), vary_accept=True)
+    answer = simple.project_page(services(), normalized, content_type)
+    if isinstance(answer, Redirect):
+        return apply_cache_policy(redirect(answer.location, code=302), "never")
+    return page_response(answer, vary_accept=True)
