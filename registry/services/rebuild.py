@@ -15,7 +15,6 @@ the same content; a record is removed only after checking again that its file is
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import json
 import logging
@@ -30,7 +29,7 @@ from ..errors import AlreadyExists, InvalidUpload, NotFound, TooLarge
 from ..models import FileRecord
 from .context import Services
 from .distribution import inspect_distribution, parse_filename
-from .upload import hash_stream, storage_meta
+from .upload import hash_stream, new_record, storage_meta
 
 log = logging.getLogger("registry")
 METADATA_SUFFIX = ".metadata"
@@ -107,20 +106,7 @@ def record_from_bytes(services: Services, key: str) -> FileRecord:
         digests = hash_stream(content, config["pypi.max_file_size"])
         metadata = inspect_distribution(content, parsed, digests.size, config["pypi.max_unpacked_size"])
     is_wheel = parsed.packagetype == "bdist_wheel"
-    record = FileRecord(
-        project=parsed.project,
-        version=str(parsed.version),
-        filename=parsed.filename,
-        packagetype=parsed.packagetype,
-        size=digests.size,
-        sha256=digests.sha256,
-        md5=digests.md5,
-        blake2b_256=digests.blake2b_256,
-        requires_python=metadata.requires_python,
-        metadata_sha256=hashlib.sha256(metadata.raw).hexdigest() if is_wheel else "",
-        python_version=parsed.python_version,
-        info=metadata.info,
-    )
+    record = new_record(parsed, digests, metadata)
     services.storage.set_meta(key, storage_meta(record))
     if is_wheel:
         with contextlib.suppress(AlreadyExists):
