@@ -301,4 +301,4 @@ def config_docs() -> None:
     click.echo(settings_markdown(extra), nl=False)
 
 
-from . import cli_data  # noqa: E402, F401 - registers rebuild and migrate
+from . import cli_data, cli_upload  # noqa: E402, F401 - register rebuild, migrate, upload-large

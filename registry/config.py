@@ -258,6 +258,14 @@ SETTINGS: tuple[Setting, ...] = (
         "The largest file accepted by upload, checked while streaming.",
     ),
     Setting(
+        "pypi.max_large_file_size",
+        "1GiB",
+        parse_size,
+        "The largest file accepted by a large-file upload (`python -m registry upload-large`: "
+        "the bytes go straight to the bucket, then get the same checks as an upload). "
+        "Needs `pypi.storage = gcs`.",
+    ),
+    Setting(
         "pypi.max_unpacked_size",
         "2GiB",
         parse_size,

@@ -44,6 +44,10 @@ class AlreadyExists(RegistryError):
     """A create-only write found an existing object or record (backend level)."""
 
 
+class NotSupported(RegistryError):
+    """The configured backend cannot do this (large-file uploads on local file storage)."""
+
+
 class NotAcceptable(RegistryError):
     """No representation matches the client's ``Accept`` header or ``format`` parameter."""
 

@@ -142,16 +142,20 @@ def file_exists_error(filename: str, sha256: str) -> FileExists:
     )
 
 
-def upload(services: Services, form: UploadForm, uploader: str) -> UploadOutcome:
+def upload(
+    services: Services, form: UploadForm, uploader: str, *, max_size: int | None = None
+) -> UploadOutcome:
     """Validate, store and record one uploaded file.
+
+    ``max_size`` replaces ``pypi.max_file_size`` (large-file uploads have their own limit).
 
     :raises InvalidUpload: the file or form fails a check (nothing is stored).
     :raises FileExists: different bytes are already stored under this filename.
-    :raises TooLarge: the file exceeds ``pypi.max_file_size``.
+    :raises TooLarge: the file exceeds the size limit.
     """
     config = services.config
     parsed = check_form(form)
-    digests = hash_stream(form.content, config["pypi.max_file_size"])
+    digests = hash_stream(form.content, config["pypi.max_file_size"] if max_size is None else max_size)
     if digests.size == 0:
         raise InvalidUpload("The uploaded file is empty")
     check_digests(form, digests)

@@ -5,6 +5,10 @@ never overwritten (``put`` raises ``AlreadyExists``), which is what makes a file
 Each object also carries a small string->string ``meta`` mapping (the file's record as JSON),
 so the metadata Cache can be rebuilt from Storage alone.
 
+Keys under ``STAGING_PREFIX`` are not package files: they hold large-file uploads that a client
+sent straight to the backend and the registry has not checked yet (``create_upload_session``).
+``list_keys`` leaves them out unless asked for that prefix.
+
 A backend implements the abstract methods; the others have slow but correct defaults it may
 override.
 """
@@ -17,6 +21,9 @@ from dataclasses import dataclass
 from typing import BinaryIO, ClassVar
 
 from ..config import Config, Setting
+
+#: Where direct (large-file) uploads wait to be checked; no project name starts with "_".
+STAGING_PREFIX = "_staging/"
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,8 @@ class Storage(ABC):
 
     #: Settings this backend reads (``storage.*``), for validation and the docs.
     settings: ClassVar[tuple[Setting, ...]] = ()
+    #: Whether clients can send bytes straight to the backend (``create_upload_session``).
+    direct_uploads: ClassVar[bool] = False
 
     @classmethod
     @abstractmethod
@@ -100,6 +109,20 @@ class Storage(ABC):
     def download_url(self, key: str) -> str | None:
         """A URL the client may be redirected to instead of streaming, or None. May override."""
         return None
+
+    def create_upload_session(self, key: str, size: int, meta: Mapping[str, str]) -> str:
+        """Start a direct upload: a URL to which a client sends exactly ``size`` bytes (in
+        resumable chunks) that then appear as the create-only object ``key`` with ``meta``.
+
+        The URL is the client's only credential, bound to that one object; the registry never
+        sees the bytes until it reads ``key``. May override: the default cannot.
+
+        :raises NotSupported: this backend takes bytes only through the registry.
+        :raises BackendUnavailable: the backend failed.
+        """
+        from ..errors import NotSupported
+
+        raise NotSupported(f"{type(self).__name__} cannot take uploads sent straight to it")
 
     def check_health(self) -> None:
         """Raise ``BackendUnavailable`` if the backend cannot be used. May override."""

@@ -11,6 +11,12 @@ to a sidecar object ``<storage.prefix>.meta/<key>.json`` instead, and the object
 only says so. The sidecar is written after the object: a crash in between leaves an object
 without meta, which the upload's retry or ``python -m registry rebuild`` completes.
 
+A large-file upload starts with ``create_upload_session``: a resumable upload session the
+registry opens and the client completes, straight into ``<storage.prefix>_staging/``. Once the
+registry has checked the staged object, ``put`` with that object's open stream as the source
+copies it inside GCS (a rewrite pinned to the generation that was read), so no byte passes
+through the app twice.
+
 ``storage.redirect_urls = true`` answers downloads with a V4 signed URL. It is signed with
 ``storage.signing_key_file`` when set, else with the runtime's credentials: a service account
 key, or on Cloud Run the IAM ``signBlob`` API, for which the service account needs
@@ -39,7 +45,8 @@ from google.cloud.storage import exceptions as storage_errors
 
 from ..config import Config, Setting, parse_bool, parse_int, parse_text
 from ..errors import AlreadyExists, BackendUnavailable, ConfigError, NotFound
-from .base import Storage, StoredObject
+from .base import STAGING_PREFIX, Storage, StoredObject
+from .gcs_stream import BlobStream
 
 #: Custom metadata kept on the object itself; GCS allows 8 KiB of keys and values in total.
 INLINE_META_BYTES = 7 * 1024
@@ -69,6 +76,8 @@ def meta_bytes(meta: Mapping[str, str]) -> int:
 
 class GCSStorage(Storage):
     """Files in a GCS bucket (or fake-gcs-server, when ``STORAGE_EMULATOR_HOST`` is set)."""
+
+    direct_uploads = True
 
     settings = (
         Setting("storage.bucket", "", parse_text, "`gcs` storage: the bucket (required)."),
@@ -200,7 +209,9 @@ class GCSStorage(Storage):
         blob = self._bucket().blob(self._name(key), chunk_size=UPLOAD_CHUNK)
         inline = meta_bytes(meta) <= INLINE_META_BYTES
         blob.metadata = dict(meta) if inline else {SIDECAR_MARKER: "sidecar"}
-        if source.seekable() and source.tell() == 0:
+        if isinstance(source, BlobStream) and source.bucket_name == self.bucket_name and source.tell() == 0:
+            self._rewrite(key, blob, source)  # an object of this bucket: copied inside GCS
+        elif source.seekable() and source.tell() == 0:
             self._upload(key, blob, source)
         else:
             # Resumable uploads need a stream they can rewind: copy the rest of it first. A
@@ -224,6 +235,28 @@ class GCSStorage(Storage):
                 if_generation_match=0,
             )
 
+    def _rewrite(self, key: str, blob: Any, source: BlobStream) -> None:
+        """Copy an object of this bucket server-side, from the generation ``source`` reads: the
+        bytes stored are the bytes that were checked, even if the source was replaced since."""
+        blob.content_type = "application/octet-stream"
+        with self._errors("write", key):
+            token, _, _ = blob.rewrite(source.blob, if_generation_match=0)
+            while token is not None:  # large objects across locations take several calls
+                token, _, _ = blob.rewrite(source.blob, token=token, if_generation_match=0)
+
+    def create_upload_session(self, key: str, size: int, meta: Mapping[str, str]) -> str:
+        """A resumable upload session (JSON API) that the registry starts and the client
+        finishes: GCS binds it to this object name, exactly ``size`` bytes, ``meta`` and
+        ``ifGenerationMatch=0``, and it needs no signing key (the session URL is the credential).
+        """
+        blob = self._bucket().blob(self._name(key))
+        blob.metadata = dict(meta)
+        with self._errors("start an upload to", key):
+            url: str = blob.create_resumable_upload_session(
+                content_type="application/octet-stream", size=size, if_generation_match=0, checksum=None
+            )
+        return url
+
     def _write_sidecar(self, key: str, meta: Mapping[str, str]) -> None:
         with self._errors("write metadata of", key):
             self._sidecar(key).upload_from_string(
@@ -237,7 +270,8 @@ class GCSStorage(Storage):
                 raise NotFound(f"{key} not found")
             # Reads are pinned to this generation (get_blob sets it), and seekable for ranges.
             stream = blob.open("rb", chunk_size=READ_CHUNK)
-        return StoredObject(stream=cast(BinaryIO, _Reader(stream, self)), size=blob.size, meta={})
+        reader = BlobStream(stream, blob, self.bucket_name, self._errors)
+        return StoredObject(stream=cast(BinaryIO, reader), size=blob.size, meta={})
 
     def exists(self, key: str) -> bool:
         with self._errors("check", key):
@@ -282,10 +316,11 @@ class GCSStorage(Storage):
 
     def list_keys(self, prefix: str = "") -> Iterator[str]:
         start = len(self.prefix)
+        hidden = tuple(folder for folder in (SIDECAR_DIR, STAGING_PREFIX) if not prefix.startswith(folder))
         with self._errors("list"):
             for blob in self._client_list(self.prefix + prefix):
                 key = blob.name[start:]
-                if not key.startswith(SIDECAR_DIR):
+                if not key.startswith(hidden):
                     yield key
 
     def _client_list(self, prefix: str, limit: int | None = None) -> Iterator[Any]:
@@ -355,49 +390,3 @@ def _load_signer(path: Path, setting: str) -> Any:
         raise ConfigError(
             f"storage.signing_key_file = {setting!r} is not valid: not a service account key ({exc})"
         ) from exc
-
-
-class _Reader:
-    """A seekable read stream over a blob that reports read failures as registry errors."""
-
-    def __init__(self, stream: Any, storage: GCSStorage) -> None:
-        self._stream = stream
-        self._storage = storage
-
-    def read(self, size: int = -1) -> bytes:
-        with self._storage._errors("read"):
-            data: bytes = self._stream.read(size)
-        return data
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        with self._storage._errors("read"):
-            position: int = self._stream.seek(offset, whence)
-        return position
-
-    def tell(self) -> int:
-        position: int = self._stream.tell()
-        return position
-
-    def seekable(self) -> bool:
-        return True
-
-    def readable(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        self._stream.close()
-
-    @property
-    def closed(self) -> bool:
-        closed: bool = self._stream.closed
-        return closed
-
-    def __enter__(self) -> _Reader:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def __iter__(self) -> Iterator[bytes]:
-        while chunk := self.read(256 * 1024):
-            yield chunk

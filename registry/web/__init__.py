@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, request
 
-from . import caching, errors, files, health, json_api, manage, simple, upload
+from . import caching, errors, files, health, json_api, manage, simple, upload, upload_sessions
 from .common import services
 
 
@@ -20,3 +20,4 @@ def init_app(app: Flask) -> None:
     app.before_request(_start_services)
     for blueprint in (simple.bp, upload.bp, files.bp, json_api.bp, manage.bp, health.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(upload_sessions.bp)

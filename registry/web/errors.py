@@ -27,6 +27,7 @@ STATUS_BY_ERROR: dict[type[errors.RegistryError], int] = {
     errors.Unauthorized: 401,
     errors.Forbidden: 403,
     errors.NotFound: 404,
+    errors.NotSupported: 400,  # the request is fine, this registry's configuration cannot do it
     errors.NotAcceptable: 406,
     errors.AlreadyExists: 409,
     errors.TooLarge: 413,
@@ -37,7 +38,7 @@ STATUS_BY_ERROR: dict[type[errors.RegistryError], int] = {
     errors.UpstreamTimeout: 504,
 }
 
-JSON_BLUEPRINTS = {"manage", "json_api", "health"}
+JSON_BLUEPRINTS = {"manage", "json_api", "health", "upload_sessions"}
 
 
 def status_for(error: errors.RegistryError) -> int:

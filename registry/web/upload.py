@@ -10,6 +10,7 @@ from flask import Blueprint, request
 from werkzeug.wrappers import Response
 
 from ..errors import InvalidRequest, InvalidUpload
+from ..services.access import Identity
 from ..services.distribution import check_name
 from ..services.upload import UploadForm, upload
 from .caching import apply_cache_policy
@@ -46,18 +47,35 @@ def _form_upload() -> UploadForm:
     )
 
 
+def require_uploader(caller: Identity) -> None:
+    """Refuse before reading a body when nobody without a login may upload.
+
+    :raises Unauthorized | Forbidden: the caller may not upload at all.
+    """
+    access = services().access
+    access.require(caller, caller.authenticated or access.can_write(caller), "upload")
+
+
+def require_upload_to(caller: Identity, name: str) -> str:
+    """The project ``name`` names, if the caller may upload to it (every upload path asks this).
+
+    :raises Unauthorized | Forbidden: the caller may not upload to that project.
+    """
+    access = services().access
+    try:
+        project: str = check_name(name)
+    except InvalidUpload:
+        project = name  # the upload checks report it, with the filename
+    access.require(caller, access.can_write(caller, project), f"upload to {name!r}")
+    return project
+
+
 def upload_view() -> Response:
     """Store one uploaded distribution file."""
     caller = identity()
-    access = services().access
-    # Refuse before reading the body when nobody without a login may upload.
-    access.require(caller, caller.authenticated or access.can_write(caller), "upload")
+    require_uploader(caller)
     form = _form_upload()
-    try:
-        project: str = check_name(form.name)
-    except InvalidUpload:
-        project = form.name  # the upload checks below report it, with the filename
-    access.require(caller, access.can_write(caller, project), f"upload to {form.name!r}")
+    require_upload_to(caller, form.name)
     outcome = upload(services(), form, caller.label)
     message = "OK" if outcome.created else "OK: identical file already uploaded, nothing changed"
     response = Response(message + "\n", mimetype="text/plain")
