@@ -11,8 +11,9 @@ import threading
 from collections.abc import Callable
 
 import pytest
+import requests
 
-from registry.errors import AlreadyExists, BackendUnavailable, NotFound
+from registry.errors import AlreadyExists, BackendUnavailable, NotFound, NotSupported
 from registry.storage import Storage
 
 KEY = "demo/demo-1.0-py3-none-any.whl"
@@ -215,3 +216,25 @@ def test_downloads_stream_through_the_app_by_default(storage: Storage) -> None:
 
 def test_a_working_backend_is_healthy(storage: Storage) -> None:
     storage.check_health()
+
+
+def test_put_from_an_opened_object_copies_it(storage: Storage) -> None:
+    data = os.urandom(300_000)
+    put_bytes(storage, "_staging/abc", data, {"uploader": "alice"})
+    with storage.open("_staging/abc").stream as stream:
+        storage.put(KEY, stream, {"record": "copy"})
+    assert storage.read_bytes(KEY) == data
+    assert storage.get_meta(KEY) == {"record": "copy"}
+    assert storage.read_bytes("_staging/abc") == data
+
+
+def test_direct_uploads_work_or_are_refused_clearly(storage: Storage) -> None:
+    if not storage.direct_uploads:
+        with pytest.raises(NotSupported, match="cannot take uploads sent straight to it"):
+            storage.create_upload_session("_staging/abc", 4, {"uploader": "alice"})
+        return
+    url = storage.create_upload_session("_staging/abc", 4, {"uploader": "alice"})
+    answer = requests.put(url, data=b"data", headers={"Content-Range": "bytes 0-3/4"}, timeout=10)
+    assert answer.status_code in (200, 201), answer.text
+    assert storage.read_bytes("_staging/abc") == b"data"
+    assert storage.get_meta("_staging/abc") == {"uploader": "alice"}
