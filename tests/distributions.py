@@ -11,6 +11,7 @@ import base64
 import gzip
 import hashlib
 import io
+import os
 import tarfile
 import zipfile
 from dataclasses import dataclass, field
@@ -84,6 +85,15 @@ def wheel_bytes(dist: Dist, *, omit: tuple[str, ...] = ()) -> bytes:
         for path, data in files.items():
             if path.rsplit("/", 1)[-1] not in omit:
                 archive.writestr(zipfile.ZipInfo(path, date_time=FIXED_TIME), data, zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+def big_wheel_bytes(dist: Dist, payload: int) -> bytes:
+    """A valid wheel carrying ``payload`` incompressible bytes (for large-file uploads)."""
+    buffer = io.BytesIO(wheel_bytes(dist))
+    with zipfile.ZipFile(buffer, "a", zipfile.ZIP_STORED) as archive:
+        info = zipfile.ZipInfo(f"{dist.module}/data.bin", date_time=FIXED_TIME)
+        archive.writestr(info, os.urandom(payload))
     return buffer.getvalue()
 
 

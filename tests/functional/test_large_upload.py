@@ -23,7 +23,7 @@ from werkzeug.test import TestResponse
 
 from registry.errors import BackendUnavailable
 from registry.storage.base import STAGING_PREFIX
-from tests.distributions import Dist, sdist_bytes, wheel_bytes
+from tests.distributions import Dist, big_wheel_bytes, sdist_bytes, wheel_bytes
 from tests.recovery.conftest import Registry, backend_settings_for, build
 from tests.server import ADMIN, ALICE, basic_auth
 
@@ -292,16 +292,8 @@ def test_a_backend_failure_keeps_the_staged_file_for_a_retry(
     assert staged(registry) == []
 
 
-def big_wheel(dist: Dist, payload: int) -> bytes:
-    """A valid wheel with ``payload`` incompressible bytes in it."""
-    buffer = io.BytesIO(wheel_bytes(dist))
-    with zipfile.ZipFile(buffer, "a", zipfile.ZIP_STORED) as archive:
-        archive.writestr(f"{dist.module}/data.bin", os.urandom(payload))
-    return buffer.getvalue()
-
-
 def test_checking_a_large_staged_file_keeps_memory_bounded(registry: Registry, dist: Dist) -> None:
-    content = big_wheel(dist, 40 * 2**20)
+    content = big_wheel_bytes(dist, 40 * 2**20)
     opened = start(registry, declaration(content, dist.wheel_name))
     send(opened.get_json()["upload_url"], content)
     session = opened.get_json()["session"]
