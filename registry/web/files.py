@@ -27,6 +27,9 @@ bp = Blueprint("files", __name__)
 
 METADATA_SUFFIX = ".metadata"
 _CHUNK = 256 * 1024
+# Cloud Run refuses an HTTP/1 response that declares a length over 32 MiB; one sent chunked
+# (no Content-Length) may be any size. Files that large come from large-file uploads.
+MAX_DECLARED_LENGTH = 32 * 1024 * 1024
 
 
 def _find_record(project: str, digest: str, filename: str) -> tuple[FileRecord, bool]:
@@ -82,12 +85,18 @@ def _file_response(stream: BinaryIO, size: int, etag: str, mimetype: str) -> Res
         response.response = _limited(stream, stop - start)
         response.status_code = 206
         response.headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
-        response.content_length = stop - start
+        _declare_length(response, stop - start)
         return response
     response.response = wrap_file(request.environ, stream)
     response.direct_passthrough = True
-    response.content_length = size
+    _declare_length(response, size)
     return response
+
+
+def _declare_length(response: Response, length: int) -> None:
+    """Set Content-Length, unless the body is too large to declare (then it goes chunked)."""
+    if length <= MAX_DECLARED_LENGTH:
+        response.content_length = length
 
 
 @bp.get("/packages/<project>/<digest>/<filename>")

@@ -15,6 +15,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -308,6 +309,10 @@ def test_checking_a_large_staged_file_keeps_memory_bounded(registry: Registry, d
     assert answer.get_json()["size"] > 40 * 2**20
     print(f"\npeak Python memory while checking a 40 MiB staged wheel: {peak / 2**20:.1f} MiB")
     assert peak < 16 * 2**20  # a few read buffers, never the file
+    # Served chunked: Cloud Run refuses HTTP/1 answers that declare more than 32 MiB.
+    download = registry.client.get(urlsplit(answer.get_json()["url"]).path)
+    assert download.status_code == 200 and "Content-Length" not in download.headers
+    assert hashlib.sha256(download.data).hexdigest() == answer.get_json()["sha256"]
 
 
 def test_local_storage_says_large_uploads_need_gcs(tmp_path: Path, request: pytest.FixtureRequest) -> None:
