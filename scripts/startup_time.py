@@ -5,7 +5,9 @@
 Backends come from the environment like everywhere else: with nothing set, the local ones
 (in a temporary folder); with ``REGISTRY_PYPI_STORAGE=gcs``, ``REGISTRY_PYPI_DB=firestore``
 and their settings (or the emulators' ``STORAGE_EMULATOR_HOST``/``FIRESTORE_EMULATOR_HOST``),
-the Google Cloud ones. Each run is a fresh interpreter, so nothing is warm but the OS file cache.
+the Google Cloud ones, each run under a fresh ``storage.prefix`` and ``db.namespace`` unless
+they are set (so every run starts empty, as the local ones do). Each run is a fresh
+interpreter, so nothing is warm but the OS file cache.
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ def _env(data_dir: str) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("REGISTRY_STORAGE_DIR", os.path.join(data_dir, "packages"))
     env.setdefault("REGISTRY_DB_PATH", os.path.join(data_dir, "registry.sqlite3"))
+    run = os.path.basename(data_dir).lower().replace("_", "")
+    env.setdefault("REGISTRY_STORAGE_PREFIX", f"startup-{run}/")
+    env.setdefault("REGISTRY_DB_NAMESPACE", f"startup{run}")
     env.setdefault("REGISTRY_ADMIN_PASSWORD", "startup-time")
     env.setdefault("PYTHONDONTWRITEBYTECODE", "")
     return env

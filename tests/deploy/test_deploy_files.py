@@ -6,6 +6,7 @@ no Docker daemon or cloud is needed, so these are read and checked as text.
 
 from __future__ import annotations
 
+import configparser
 import json
 import re
 import shlex
@@ -15,7 +16,13 @@ import yaml
 from packaging.requirements import Requirement
 
 from registry import create_app
-from registry.config import load_config
+from registry.cache import BACKENDS as CACHES
+from registry.cache import cache_class
+from registry.config import SETTINGS, Setting, load_config
+from registry.services.context import Services
+from registry.storage import BACKENDS as STORAGES
+from registry.storage import storage_class
+from registry.storage.base import STAGING_PREFIX
 
 from .servers import ROOT
 
@@ -153,12 +160,36 @@ def test_cloudbuild_takes_secrets_from_secret_manager_only() -> None:
     assert not re.search(r"(?i)password\s*[:=]\s*\S", _text("cloudbuild.yaml").replace("PASSWORD=${", ""))
 
 
+def deploy_env() -> dict[str, str]:
+    return dict(pair.split("=", 1) for pair in deploy_flags()["set-env-vars"].split(","))
+
+
+def resolved(value: str, project: str = "demo-project") -> str:
+    """A value with Cloud Build's substitutions replaced by their defaults."""
+    value = value.replace("${PROJECT_ID}", project)
+    return re.sub(r"\$\{(_[A-Z0-9_]+)\}", lambda m: resolved(substitutions()[m.group(1)], project), value)
+
+
+def declared_settings() -> dict[str, Setting]:
+    """Every setting the core and all backends declare, by key."""
+    found = {setting.key: setting for setting in SETTINGS}
+    for names, load in ((STORAGES, storage_class), (CACHES, cache_class)):
+        for name in names:
+            found.update((setting.key, setting) for setting in load(name).settings)
+    return found
+
+
 def test_cloudbuild_environment_is_valid_registry_config() -> None:
-    env = dict(pair.split("=", 1) for pair in deploy_flags()["set-env-vars"].split(","))
-    config = load_config(environ={k: v for k, v in env.items() if k.startswith("REGISTRY_")})
+    env = deploy_env()
+    settings = {key: value for key, value in env.items() if key.startswith("REGISTRY_")}
+    by_variable = {setting.env_var: setting.key for setting in declared_settings().values()}
+    assert set(settings) <= set(by_variable), "a REGISTRY_* name that is no setting"
+    config = load_config(environ={key: resolved(value) for key, value in settings.items()})
     assert config["log.format"] == "json"
     assert (config["pypi.storage"], config["pypi.db"]) == ("gcs", "firestore")
-    assert env["GOOGLE_CLOUD_PROJECT"] == "${PROJECT_ID}"
+    assert config["pypi.public_url"] == "https://demo-project.web.app/"  # the Hosting domain
+    Services.from_config(config)  # the backends validate their settings; nothing connects
+    assert env["GOOGLE_CLOUD_PROJECT"] == "${PROJECT_ID}" == env["REGISTRY_DB_PROJECT"]
 
 
 def test_cloud_run_concurrency_matches_gunicorn_workers_times_threads() -> None:
@@ -187,22 +218,23 @@ def test_cloudbuild_image_is_built_pushed_and_deployed_with_one_name() -> None:
     assert build_args[-1] == "."  # the Dockerfile at the root, as `gcloud run deploy --source .`
 
 
-def test_cloudbuild_test_step_runs_the_suite_without_the_node_tests() -> None:
+def test_cloudbuild_test_step_runs_the_suite_with_the_emulators_but_not_node() -> None:
     test = step("test")
     args = test["args"]
-    assert isinstance(args, list)
-    assert test["name"] == "python:3.11"
+    assert isinstance(args, list) and args[0] == "-c"
+    script = [line.strip() for line in args[1].splitlines() if line.strip()]
+    # The CI machine's platform (Debian 12) with the runtime image's Python.
+    runtime = next(args for instruction, args in dockerfile() if instruction == "FROM").split()[0]
+    assert test["name"] == "python:3.11-bookworm" and runtime.startswith("python:3.11-")
+    assert script[0] == "set -euo pipefail"
+    install = next(line for line in script if "apt-get" in line and "install" in line)
+    version = "=${_GCLOUD_VERSION}"
+    assert (
+        f"google-cloud-cli-firestore-emulator{version}" in install and f"google-cloud-cli{version}" in install
+    )
+    assert "openjdk-17-jdk" in install  # one of the JDKs the emulator package depends on
     # Not `make pytest`: that installs the Node tools first, and this image has no Node.
-    assert shlex.split(args[-1]) == [
-        "make",
-        "lint",
-        "typecheck",
-        "&&",
-        ".venv/bin/python",
-        "-m",
-        "pytest",
-        "${_TEST_ARGS}",
-    ]
+    assert script[-2:] == ["make lint typecheck", ".venv/bin/python -m pytest ${_TEST_ARGS}"]
     assert substitutions()["_TEST_ARGS"] == '-m "not hosting"'
 
 
@@ -322,8 +354,85 @@ def test_the_by_hand_deploy_in_the_docs_matches_cloudbuild() -> None:
     assert set(documented) - {"source"} == set(built) - {"image"}
     for flag in ("concurrency", "cpu", "memory", "port", "startup-probe", "liveness-probe", "timeout"):
         assert documented[flag] == built[flag], flag
-    names = {pair.split("=")[0] for pair in documented["set-env-vars"].split(",")}
-    assert names == {pair.split("=")[0] for pair in built["set-env-vars"].split(",")}
+    documented_env = dict(pair.split("=", 1) for pair in documented["set-env-vars"].split(","))
+    assert documented_env == {name: as_shell(value) for name, value in deploy_env().items()}
+
+
+# -- the docs' settings and commands agree with cloudbuild.yaml and the code ----------------------
+
+
+def as_shell(value: str) -> str:
+    """A cloudbuild value as the docs' shell commands write it: ``${_BUCKET}`` is ``$BUCKET``."""
+    return re.sub(r"\$\{_?([A-Z0-9_]+)\}", r"$\1", value)
+
+
+def section(path: str, heading: str) -> str:
+    text = _text(path)
+    start = text.index(heading + "\n")
+    level = heading.split(" ")[0]
+    end = re.search(rf"^#{{1,{len(level)}}} ", text[start + len(heading) :], re.M)
+    return text[start : start + len(heading) + (end.start() if end else len(text))]
+
+
+def test_the_settings_table_in_the_docs_is_what_cloudbuild_sets() -> None:
+    rows = re.findall(
+        r"^\| `([A-Z_]+)` \| ([^|]+) \| ([^|]+) \|",
+        section("docs/deploy.md", "### Settings on Cloud Run"),
+        re.M,
+    )
+    table = {name: (setting.strip(), value.strip().strip("`")) for name, setting, value in rows}
+    by_variable = {setting.env_var: setting.key for setting in declared_settings().values()}
+    env = deploy_env()
+    gunicorn = {"WEB_CONCURRENCY", "GUNICORN_THREADS"}  # explained under "What the settings mean"
+    assert set(table) - {"REGISTRY_ADMIN_PASSWORD"} == set(env) - gunicorn
+    for name, (setting, value) in table.items():
+        if name in by_variable:
+            assert setting == f"`{by_variable[name]}`", name
+        if name in env:
+            assert value == as_shell(env[name]), name
+    assert deploy_flags()["set-secrets"].startswith("REGISTRY_ADMIN_PASSWORD=")
+
+
+def test_the_docs_variables_are_cloudbuilds_defaults() -> None:
+    """Step 0's ``export NAME=...`` and the ``--substitutions`` of ``gcloud builds submit``."""
+    exports = dict(
+        shlex.split(line, comments=True)[1].split("=", 1)
+        for line in section("docs/deploy.md", "## 0. Tools and names").splitlines()
+        if line.startswith("export ")
+    )
+    shared = {name for name in exports if f"_{name}" in substitutions()}
+    assert {"REGION", "SERVICE", "BUCKET", "DATABASE", "PUBLIC_URL"} <= shared
+    for name in shared:
+        assert exports[name] == as_shell(substitutions()[f"_{name}"]), name
+    submit = re.search(r"--substitutions=(\S+)", _text("docs/deploy.md"))
+    assert submit is not None
+    passed = dict(pair.split("=", 1) for pair in submit.group(1).split(","))
+    assert set(passed) <= set(substitutions())
+    assert {f"_{name}" for name in shared} <= set(passed)
+
+
+@pytest.mark.parametrize("doc", ["docs/deploy.md", "docs/google-cloud.md", "docs/caching.md"])
+def test_every_setting_the_docs_name_exists(doc: str) -> None:
+    named = set(re.findall(r"`((?:pypi|storage|db|auth|log)\.[a-z_]+)", _text(doc)))
+    assert named, doc
+    assert named <= set(declared_settings()), named - set(declared_settings())
+
+
+def test_the_google_cloud_example_config_is_valid() -> None:
+    example = re.search(r"```ini\n(.*?)```", _text("docs/google-cloud.md"), re.S)
+    assert example is not None
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(example.group(1))
+    config = load_config(environ={}, overrides=dict(parser["app:main"]))
+    assert (config["pypi.storage"], config["pypi.db"]) == ("gcs", "firestore")
+    Services.from_config(config)  # both backends accept their settings
+
+
+def test_the_lifecycle_rule_removes_abandoned_large_uploads() -> None:
+    rule = re.search(r"<<'JSON'\n(.*?)\nJSON\n", _text("docs/deploy.md"), re.S)
+    assert rule is not None
+    (only,) = json.loads(rule.group(1))["rule"]
+    assert only == {"action": {"type": "Delete"}, "condition": {"age": 1, "matchesPrefix": [STAGING_PREFIX]}}
 
 
 def test_dockerfile_listens_where_cloud_run_sends_traffic() -> None:
