@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from .servers import ROOT, child_env
+from .servers import ROOT, child_env, free_port
 
 
 def test_import_touches_no_backend(tmp_path: Path) -> None:
@@ -41,3 +43,31 @@ def test_startup_time_script_measures_a_cold_start() -> None:
     }
     # Generous bounds: they catch a backend call or a heavy import at start-up, not noise.
     assert figures["import_s"] < 5 and figures["gunicorn_ready_s"] < 15
+
+
+GCP = {
+    "REGISTRY_PYPI_STORAGE": "gcs",
+    "REGISTRY_STORAGE_BUCKET": "registry-tests",
+    "REGISTRY_PYPI_DB": "firestore",
+}
+
+
+def test_import_with_the_gcp_backends_connects_nothing() -> None:
+    """Both emulator addresses point at a closed port: any call at import would fail or hang."""
+    closed = f"127.0.0.1:{free_port()}"
+    env = child_env(**GCP, FIRESTORE_EMULATOR_HOST=closed, STORAGE_EMULATOR_HOST=f"http://{closed}")
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import main"], cwd=ROOT, env=env, check=True, timeout=60)
+    assert time.perf_counter() - started < 10
+
+
+def test_startup_time_script_measures_the_gcp_backends(firestore_emulator: object, gcs_bucket: str) -> None:
+    env = child_env(**(GCP | {"REGISTRY_STORAGE_BUCKET": gcs_bucket}))
+    env |= {name: os.environ[name] for name in ("FIRESTORE_EMULATOR_HOST", "STORAGE_EMULATOR_HOST")}
+    out = subprocess.run(
+        [sys.executable, "scripts/startup_time.py", "--runs", "1", "--json"],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    figures = json.loads(out.stdout)
+    print(f"\nstartup (GCS + Firestore on the emulators, 1 run): {figures}")
+    assert figures["import_s"] < 8 and figures["gunicorn_ready_s"] < 20
