@@ -101,7 +101,10 @@ class UploadClient:
             except (ValueError, KeyError, TypeError):
                 message = answer.text.strip()[:500] or answer.reason
             raise UploadError(f"{answer.status_code} {message}")
-        result: dict[str, Any] = answer.json()
+        try:
+            result: dict[str, Any] = answer.json()
+        except ValueError:
+            raise UploadError(f"{self.url}{path} did not answer JSON: is --url the registry's URL?") from None
         return result
 
     def send(self, upload_url: str, local: LocalFile, progress: Progress) -> None:

@@ -102,6 +102,7 @@ def test_a_file_sent_to_the_bucket_is_checked_recorded_and_served(registry: Regi
     assert answer.status_code == 200, answer.text
     body = answer.get_json()
     assert body["status"] == "created" and body["sha256"] == hashlib.sha256(content).hexdigest()
+    assert answer.headers["Cache-Control"] == "no-store"  # an upload answer, never cached
     assert registry.listed(dist.name) == [dist.wheel_name]
     record = registry.services.cache.get_file(dist.name, dist.wheel_name)
     assert record is not None and record.uploader == ADMIN[0] and record.info["summary"] == dist.summary
