@@ -116,9 +116,15 @@ def main(argv: list[str] | None = None) -> int:
             + report.targets(ours_results[0], peer_results, spec.big_versions)
         )
     text.append("Servers:\n\n" + "".join(f"- {r.label} ({r.version}): `{r.command}`\n" for r in everything))
-    notes = [f"- {r.label}, {key}: {note}\n" for r in everything for key, note in r.notes.items()]
+    notes = [
+        f"- {r.label}, {key}: {note}\n"
+        for r in everything
+        for key, note in r.notes.items()
+        if "not supported" not in note
+    ]
+    text.append("n/a: the server does not offer PEP 691 JSON (it answers HTML to that `Accept`).\n")
     if notes:
-        text.append("Notes ((!) in the table, n/a: not supported):\n\n" + "".join(notes))
+        text.append("Notes ((!) in the table):\n\n" + "".join(notes))
     output = "\n".join(text)
     RESULTS.mkdir(parents=True, exist_ok=True)
     saved = RESULTS / f"{time.strftime('%Y%m%d-%H%M%S')}{'-quick' if args.quick else ''}.md"

@@ -210,8 +210,8 @@ class PypiServer(Server):
 
     def command(self) -> list[str]:
         factory = (
-            f"pypiserver:app(root={str(self.data / 'packages')!r}, "
-            f"password_file={str(self.data / 'htpasswd')!r}, authenticate=['update'], "
+            f'pypiserver:app(root="{self.data / "packages"}", '
+            f'password_file="{self.data / "htpasswd"}", authenticate=["update"], '
             "disable_fallback=True)"
         )
         return [str(self.bin / "gunicorn"), "-w", "2", "--bind", f"127.0.0.1:{self.port}", factory]
@@ -279,7 +279,6 @@ class Devpi(Server):
     def __init__(self, work: Path, label: str | None = None) -> None:
         super().__init__(work, label)
         self._index_ready = False
-        self._token = ""
 
     @property
     def ready_path(self) -> str:
@@ -319,7 +318,6 @@ class Devpi(Server):
         ):
             procs.run([devpi, *args], env=env, log=log, timeout=120)
         self._index_ready = True
-        self._token = self._login()
 
     def _login(self) -> str:
         """A login token (``POST /+login``), used as the basic-auth password like devpi's client."""
@@ -328,4 +326,5 @@ class Devpi(Server):
         return token
 
     def credentials(self) -> tuple[str, str]:
-        return USER, self._token or PASSWORD
+        # A token is signed with a secret devpi makes at each start: ask the running server.
+        return USER, self._login()
