@@ -24,9 +24,11 @@ dev-venv: $(VENV)/.dev
 run: venv
 	PORT=$(PORT) $(BIN)/python -m registry serve $(CONFIG) --host $${HOST:-127.0.0.1}
 
+LINTED := registry tests main.py $(wildcard bench)
+
 lint: dev-venv
-	$(BIN)/ruff check registry tests bench main.py
-	$(BIN)/ruff format --check registry tests bench main.py
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 
 typecheck: dev-venv
 	$(BIN)/mypy

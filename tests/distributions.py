@@ -2,12 +2,13 @@
 
 Wheels are written directly as zip files with a proper ``.dist-info`` (METADATA, WHEEL, RECORD)
 and an importable module, so pip and uv install them for real. Sdists are ``.tar.gz`` files with
-PKG-INFO and a ``pyproject.toml`` using setuptools (installed with ``--no-build-isolation``).
+PKG-INFO and a tiny in-tree build backend, so they build offline with full build isolation.
 """
 
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import io
 import tarfile
@@ -16,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
+
+FIXED_TIME = (2024, 1, 1, 0, 0, 0)  # builds are byte-for-byte reproducible
 
 
 @dataclass
@@ -72,7 +75,7 @@ def wheel_bytes(dist: Dist, *, omit: tuple[str, ...] = ()) -> bytes:
     files = {
         f"{dist.module}/__init__.py": f"VERSION = {dist.version!r}\n".encode(),
         f"{dist_info}/METADATA": dist.metadata().encode(),
-        f"{dist_info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        f"{dist_info}/WHEEL": b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
     }
     record = [_record_line(path, data) for path, data in files.items()] + [f"{dist_info}/RECORD,,"]
     files[f"{dist_info}/RECORD"] = ("\n".join(record) + "\n").encode()
@@ -80,30 +83,56 @@ def wheel_bytes(dist: Dist, *, omit: tuple[str, ...] = ()) -> bytes:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path, data in files.items():
             if path.rsplit("/", 1)[-1] not in omit:
-                archive.writestr(path, data)
+                archive.writestr(zipfile.ZipInfo(path, date_time=FIXED_TIME), data, zipfile.ZIP_DEFLATED)
     return buffer.getvalue()
 
 
+# A PEP 517 backend shipped inside each test sdist (``backend-path``), so pip can build it
+# with full build isolation and no network: it packs the module and PKG-INFO into a wheel.
+IN_TREE_BACKEND = """
+import base64, hashlib, os, zipfile
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    meta = open("PKG-INFO", "rb").read()
+    fields = dict(line.split(": ", 1) for line in meta.decode().splitlines() if ": " in line)
+    module = fields["Name"].lower().replace("-", "_").replace(".", "_")
+    stem = module + "-" + fields["Version"]
+    files = {module + "/__init__.py": open(os.path.join(module, "__init__.py"), "rb").read(),
+             stem + ".dist-info/METADATA": meta,
+             stem + ".dist-info/WHEEL": b"Wheel-Version: 1.0\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"}
+    record = []
+    for path, data in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(path + ",sha256=" + digest + "," + str(len(data)))
+    files[stem + ".dist-info/RECORD"] = ("\\n".join(record + [stem + ".dist-info/RECORD,,"]) + "\\n").encode()
+    name = stem + "-py3-none-any.whl"
+    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as archive:
+        for path, data in files.items():
+            archive.writestr(path, data)
+    return name
+"""
+
+
 def sdist_bytes(dist: Dist) -> bytes:
-    """A valid sdist (PKG-INFO + pyproject.toml + the module)."""
+    """A valid sdist (PKG-INFO, pyproject.toml with an in-tree backend, the module)."""
     top = f"{dist.module}-{dist.version}"
-    requires = ", ".join(f'"{req}"' for req in dist.requires)
-    pyproject = (
-        "[build-system]\nrequires = [\"setuptools\"]\nbuild-backend = \"setuptools.build_meta\"\n\n"
-        f"[project]\nname = \"{dist.name}\"\nversion = \"{dist.version}\"\ndependencies = [{requires}]\n"
-    )
+    pyproject = '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n'
     files = {
         f"{top}/PKG-INFO": dist.metadata().encode(),
         f"{top}/pyproject.toml": pyproject.encode(),
+        f"{top}/backend.py": IN_TREE_BACKEND.encode(),
         f"{top}/{dist.module}/__init__.py": f"VERSION = {dist.version!r}\n".encode(),
     }
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
         for path, data in files.items():
             info = tarfile.TarInfo(path)
             info.size = len(data)
             archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+    return gzip.compress(buffer.getvalue(), mtime=0)
 
 
 def write_wheel(directory: Path, dist: Dist) -> Path:

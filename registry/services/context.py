@@ -44,15 +44,20 @@ class Services:
             return
         with self._start_lock:
             if not self._started:
-                ensure_admin(self)
+                password = ensure_admin(self)
+                if password:
+                    # Printed, never logged: log lines must not carry secrets.
+                    print(f"Created user 'admin' with password {password} (shown once; only its hash "
+                          "is stored)", file=sys.stderr, flush=True)  # fmt: skip
                 self._started = True
 
 
 def ensure_admin(services: Services) -> str | None:
     """On first start with no user at all, create ``admin``; return its password if generated.
 
-    The password is ``$REGISTRY_ADMIN_PASSWORD`` or, if unset, a random one logged once. Only
-    its hash is stored. Safe to call from several processes: one creates, the others see it.
+    The password is ``$REGISTRY_ADMIN_PASSWORD`` or, if unset, a random one returned for the
+    caller to show once. Only its hash is stored. Safe to call from several processes: one
+    creates, the others see it.
     """
     if services.config.users or services.cache.list_users():
         return None
@@ -65,10 +70,4 @@ def ensure_admin(services: Services) -> str | None:
     if given:
         log.warning("Created user 'admin' with the password from %s", ADMIN_PASSWORD_ENV)
         return None
-    # Printed, never logged: log lines must not carry secrets; this shows once on the console.
-    print(
-        f"Created user 'admin' with password {password} (shown once; only its hash is stored)",
-        file=sys.stderr,
-        flush=True,
-    )
     return password
