@@ -74,19 +74,31 @@ def _ms(text: str) -> float:
 def parse_wrk(output: str) -> dict[str, float]:
     """Requests/s, p50 and p99 (ms), and the count of failed requests from wrk's report."""
     rps = re.search(r"Requests/sec:\s*([\d.]+)", output)
+    total = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)", output)
     p50 = re.search(r"^\s*50%\s+(\S+)", output, re.MULTILINE)
     p99 = re.search(r"^\s*99%\s+(\S+)", output, re.MULTILINE)
-    if not (rps and p50 and p99):
+    if not (rps and p50 and p99 and total):
         raise ValueError(f"unexpected wrk output:\n{output}")
     bad = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", output)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     failed = int(bad.group(1)) if bad else 0
     # Read errors are connections the server closed (sync workers close after each answer).
     failed += int(errors.group(1)) + int(errors.group(4)) if errors else 0
-    return {"rps": float(rps.group(1)), "p50": _ms(p50.group(1)), "p99": _ms(p99.group(1)), "failed": failed}
+    return {
+        "rps": float(rps.group(1)),
+        "p50": _ms(p50.group(1)),
+        "p99": _ms(p99.group(1)),
+        "requests": int(total.group(1)),
+        "failed": failed,
+    }
 
 
-def run_wrk(url: str, accept: str, duration: int) -> dict[str, float]:
+def run_wrk(url: str, accept: str, duration: int, server_pid: int) -> dict[str, float]:
+    """wrk's figures plus the server's CPU time per request and its share of its core.
+
+    CPU per request barely moves when other work shares the machine, unlike requests/s; a
+    share well under 1 means something else ran on the server's core during the load.
+    """
     procs.check_loopback(url)
     command = procs.pinned(
         procs.CLIENT_CORE,
@@ -103,10 +115,15 @@ def run_wrk(url: str, accept: str, duration: int) -> dict[str, float]:
             url,
         ],
     )
+    cpu_before, started = procs.cpu_seconds(server_pid), time.monotonic()
     result = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60, check=False)
+    cpu_used, elapsed = procs.cpu_seconds(server_pid) - cpu_before, time.monotonic() - started
     if result.returncode != 0:
         raise RuntimeError(f"wrk failed: {result.stderr.strip()}")
-    return parse_wrk(result.stdout)
+    numbers = parse_wrk(result.stdout)
+    numbers["cpu"] = cpu_used / max(numbers["requests"], 1) * 1e6
+    numbers["share"] = cpu_used / elapsed
+    return numbers
 
 
 # -- checks -------------------------------------------------------------------------------
@@ -200,7 +217,7 @@ def upload(server: Server, corpus: Corpus, logfile: Path) -> float:
     return len(corpus.files) / (time.monotonic() - started)
 
 
-def load(server: Server, corpus: Corpus, results: Results, duration: int) -> None:
+def load(server: Server, corpus: Corpus, results: Results, duration: int, server_pid: int) -> None:
     for endpoint in endpoints(server, corpus):
         answer = procs.get(endpoint.url, {"Accept": endpoint.accept})
         problem = endpoint.check(answer)
@@ -208,12 +225,15 @@ def load(server: Server, corpus: Corpus, results: Results, duration: int) -> Non
             results.notes[endpoint.key] = problem
             log(f"{results.label}: {endpoint.key}: {problem}")
             continue
-        numbers = run_wrk(endpoint.url, endpoint.accept, duration)
+        numbers = run_wrk(endpoint.url, endpoint.accept, duration, server_pid)
         if numbers["failed"]:
             results.notes[endpoint.key] = f"{numbers['failed']:.0f} failed requests"
-        for name in ("rps", "p50", "p99"):
+        for name in ("rps", "p50", "p99", "cpu", "share"):
             results.values[f"{endpoint.key}:{name}"] = numbers[name]
-        log(f"{results.label}: {endpoint.key}: {numbers['rps']:.0f} req/s, p50 {numbers['p50']:.2f} ms")
+        log(
+            f"{results.label}: {endpoint.key}: {numbers['rps']:.0f} req/s, p50 {numbers['p50']:.2f} ms, "
+            f"{numbers['cpu']:.0f} us CPU/request, {numbers['share']:.0%} of a core"
+        )
 
 
 def bench(server: Server, corpus: Corpus, duration: int, logs: Path) -> Results:
@@ -241,8 +261,11 @@ def bench(server: Server, corpus: Corpus, duration: int, logs: Path) -> Results:
             log(f"{server.label}: uploading {len(corpus.files)} files")
             results.values["upload"] = upload(server, corpus, logfile)
             log(f"{server.label}: upload {results.values['upload']:.1f} files/s")
-            load(server, corpus, results, duration)
+            load(server, corpus, results, duration, process.pid)
             results.values["rss"], results.values["pss"] = procs.memory_mib(process.pid)
+            shares = [value for key, value in results.values.items() if key.endswith(":share")]
+            if shares:
+                results.values["share-min"] = min(shares)
         finally:
             procs.stop(process)
         results.values["startup-full"] = statistics.median(start_up(server, logfile) for _ in range(STARTS))

@@ -118,7 +118,7 @@ def run(
         raise RuntimeError(f"{command[0]} failed (exit {result.returncode}); see {log}:\n{tail}")
 
 
-# -- memory -------------------------------------------------------------------------------
+# -- CPU and memory -------------------------------------------------------------------------------
 
 
 def _tree(root: int) -> list[int]:
@@ -150,6 +150,18 @@ def _kib(path: str, field: str) -> int:
     except OSError:
         pass
     return 0
+
+
+def cpu_seconds(root: int) -> float:
+    """User + system CPU time used so far by the process tree (threads included)."""
+    ticks = 0
+    for pid in _tree(root):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def memory_mib(root: int) -> tuple[float, float]:

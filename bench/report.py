@@ -24,6 +24,7 @@ class Row:
     label: str
     higher_is_better: bool
     digits: int
+    compare: bool = True  # False: context only, no ratio
 
 
 def rows(big_versions: int) -> list[Row]:
@@ -35,14 +36,21 @@ def rows(big_versions: int) -> list[Row]:
             found.append(Row(f"{page}-{fmt}:rps", f"{name}, req/s", True, 0))
             found.append(Row(f"{page}-{fmt}:p50", f"{name}, p50 ms", False, 2))
             found.append(Row(f"{page}-{fmt}:p99", f"{name}, p99 ms", False, 2))
-    for name, label in (("rps", "req/s"), ("p50", "p50 ms"), ("p99", "p99 ms")):
-        digits = 0 if name == "rps" else 2
+            found.append(Row(f"{page}-{fmt}:cpu", f"{name}, server CPU µs/request", False, 0))
+    for name, label in (
+        ("rps", "req/s"),
+        ("p50", "p50 ms"),
+        ("p99", "p99 ms"),
+        ("cpu", "server CPU µs/request"),
+    ):
+        digits = 2 if name.startswith("p") else 0
         found.append(Row(f"download:{name}", f"file download, {label}", name == "rps", digits))
     found += [
         Row("rss", "RSS after the load (process tree), MiB", False, 0),
         Row("pss", "PSS after the load (process tree), MiB", False, 0),
         Row("startup-empty", "start-up, nothing stored, s", False, 2),
         Row("startup-full", "start-up with the corpus stored, s", False, 2),
+        Row("share-min", "server's lowest share of its core during a load (1 = all of it)", True, 2, False),
     ]
     return found
 
@@ -58,6 +66,8 @@ def _cell(result: Results, row: Row) -> str:
 
 def ratio(ours: Results, peers: Sequence[Results], row: Row) -> float | None:
     """How many times better ours is than the best peer on this row (None if not comparable)."""
+    if not row.compare:
+        return None
     mine = ours.values.get(row.key)
     theirs = [peer.values[row.key] for peer in peers if row.key in peer.values]
     if mine is None or not theirs or mine <= 0:

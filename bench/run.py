@@ -30,7 +30,7 @@ from bench.servers import Devpi, Ours, PypiCloud, PypiServer, Server  # noqa: E4
 WORK = REPO / "bench" / ".work"
 RESULTS = REPO / "bench" / "results"
 # What a user runs on one core; bench/README.md says what else was tried and why this won.
-DEFAULT_GUNICORN = "-w 2 -k gthread --threads 8"
+DEFAULT_GUNICORN = "-w 1 -k gthread --threads 8"
 PEERS = ("pypiserver", "pypicloud", "devpi")
 
 
@@ -99,15 +99,19 @@ def main(argv: list[str] | None = None) -> int:
     files = corpus.build(spec, WORK / "corpus")
     ours, peers = servers(args)
     logs = WORK / "logs" / time.strftime("%Y%m%d-%H%M%S")
+    load_before = os.getloadavg()[0]
     ours_results = [measure.bench(server, files, args.duration, logs) for server in ours]
     peer_results = [measure.bench(server, files, args.duration, logs) for server in peers]
+    load_after = os.getloadavg()[0]
     everything = [*ours_results, *peer_results]
     text = [
         f"# Benchmark, {time.strftime('%Y-%m-%d %H:%M')}\n",
         f"{machine()}. Corpus: {spec.projects} projects x {spec.versions} versions + 1 x "
         f"{spec.big_versions} versions, a wheel and an sdist each ({spec.file_count} files). "
         f"Server on core {procs.SERVER_CORE}, `wrk -t1 -c{measure.WRK_CONNECTIONS} -d{args.duration}s` "
-        f"and twine on core {procs.CLIENT_CORE}.\n",
+        f"and twine on core {procs.CLIENT_CORE}. Load average {load_before:.1f} at the start, "
+        f"{load_after:.1f} at the end (other work on the machine makes req/s move; CPU µs/request "
+        "much less).\n",
         report.table(ours_results, peer_results, spec.big_versions),
     ]
     if ours_results and peer_results:
@@ -122,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         for key, note in r.notes.items()
         if "not supported" not in note
     ]
-    text.append("n/a: the server does not offer PEP 691 JSON (it answers HTML to that `Accept`).\n")
+    if any("not supported" in note for r in everything for note in r.notes.values()):
+        text.append("n/a: the server does not offer PEP 691 JSON (it answers HTML to that `Accept`).\n")
     if notes:
         text.append("Notes ((!) in the table):\n\n" + "".join(notes))
     output = "\n".join(text)
