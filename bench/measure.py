@@ -200,21 +200,24 @@ def start_up(server: Server, logfile: Path) -> float:
         procs.stop(process)
 
 
-def upload(server: Server, corpus: Corpus, logfile: Path) -> float:
-    """Files per second for one ``twine upload`` of the whole corpus (twine on the client core)."""
+def upload(server: Server, corpus: Corpus, logfile: Path, server_pid: int) -> tuple[float, float]:
+    """Files/s for one ``twine upload`` of the whole corpus (twine on the client core), and the
+    server's CPU ms per file.
+    """
     user, password = server.credentials()
     twine = Path(sys.executable).parent / "twine"
     command = [str(twine), "upload", "--non-interactive", "--disable-progress-bar"]
     command += ["--repository-url", server.base_url + server.upload_path, "-u", user, "-p", password]
     command += [str(path) for path in corpus.files]
-    started = time.monotonic()
+    cpu_before, started = procs.cpu_seconds(server_pid), time.monotonic()
     procs.run(
         procs.pinned(procs.CLIENT_CORE, command),
         env=base_env(),
         log=logfile,
         timeout=max(900.0, len(corpus.files) * 0.5),
     )
-    return len(corpus.files) / (time.monotonic() - started)
+    elapsed, cpu_used = time.monotonic() - started, procs.cpu_seconds(server_pid) - cpu_before
+    return len(corpus.files) / elapsed, cpu_used / len(corpus.files) * 1e3
 
 
 def load(server: Server, corpus: Corpus, results: Results, duration: int, server_pid: int) -> None:
@@ -259,8 +262,13 @@ def bench(server: Server, corpus: Corpus, duration: int, logs: Path) -> Results:
         try:
             procs.wait_ready(server.base_url + server.ready_path, process, time.monotonic(), START_TIMEOUT)
             log(f"{server.label}: uploading {len(corpus.files)} files")
-            results.values["upload"] = upload(server, corpus, logfile)
-            log(f"{server.label}: upload {results.values['upload']:.1f} files/s")
+            results.values["upload"], results.values["upload-cpu"] = upload(
+                server, corpus, logfile, process.pid
+            )
+            log(
+                f"{server.label}: upload {results.values['upload']:.1f} files/s, "
+                f"{results.values['upload-cpu']:.1f} ms server CPU/file"
+            )
             load(server, corpus, results, duration, process.pid)
             results.values["rss"], results.values["pss"] = procs.memory_mib(process.pid)
             shares = [value for key, value in results.values.items() if key.endswith(":share")]

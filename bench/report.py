@@ -28,7 +28,10 @@ class Row:
 
 
 def rows(big_versions: int) -> list[Row]:
-    found = [Row("upload", "upload (one twine call), files/s", True, 1)]
+    found = [
+        Row("upload", "upload (one twine call), files/s", True, 1),
+        Row("upload-cpu", "upload, server CPU ms/file", False, 1),
+    ]
     for page, label in PAGES:
         label = label.replace("500", str(big_versions))
         for fmt in ("html", "json"):
@@ -110,6 +113,10 @@ def targets(ours: Results, peers: Sequence[Results], big_versions: int) -> str:
     ):
         factor = ratio(ours, peers, by_key[key])
         detail = f"{factor:.1f}x" if factor else "not measured"
+        cpu_key = key.replace(":rps", ":cpu") if key.endswith(":rps") else "upload-cpu"
+        by_cpu = ratio(ours, peers, by_key[cpu_key])
+        if by_cpu:
+            detail += f" (by server CPU per request: {by_cpu:.1f}x)"
         check(name, None if factor is None else factor >= goal, detail)
     empty, full = ours.values.get("startup-empty"), ours.values.get("startup-full")
     if empty is not None and full is not None:
