@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+
 from flask import Blueprint, redirect, request
 from packaging.utils import canonicalize_name
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
 from werkzeug.wrappers import Response
 
 from ..services import simple
@@ -12,11 +16,24 @@ from .common import page_response, require_read, services
 bp = Blueprint("simple", __name__)
 
 
+_OFFERED = list(simple.OFFERED)
+
+
 def _content_type() -> str:
     accept = request.headers.get("Accept", "").strip()
-    best = request.accept_mimetypes.best_match(list(simple.OFFERED)) if accept else None
     # An unencoded "+" in a query string arrives as a space: "v1+json" is what was meant.
-    requested_format = request.args.get("format", "").replace(" ", "+")
+    requested_format = request.args.get("format", "").replace(" ", "+") if request.query_string else ""
+    return _negotiate(accept, requested_format)
+
+
+@functools.lru_cache(maxsize=256)
+def _negotiate(accept: str, requested_format: str) -> str:
+    """The content type for one Accept header and ``?format=``.
+
+    Memoized: installers send a handful of distinct Accept headers, and parsing and matching one
+    with werkzeug costs ~30 µs, a tenth of serving a cached page. A 406 is not memoized.
+    """
+    best = parse_accept_header(accept, MIMEAccept).best_match(_OFFERED) if accept else None
     return simple.choose_content_type(requested_format, best, bool(accept))
 
 
