@@ -1,12 +1,13 @@
 """What is measured on one server, in order, and how.
 
-1. Start it empty, do any set-up it needs (devpi: user and index), stop it.
-2. Start-up time with nothing stored: median of three starts (spawn -> first 200 from the index).
-3. Start it, upload the whole corpus with one ``twine upload`` call (files/s).
-4. Check each read URL answers what the corpus holds (every file listed, the downloaded bytes
-   are the uploaded ones), then load it with ``wrk`` pinned to the client core.
-5. Memory of the process tree after the load.
-6. Stop it; start-up time with the corpus stored: median of three starts.
+1. ``prepare``: start it empty, do any set-up it needs (devpi: user and index), stop it; time
+   three empty start-ups (spawn -> first 200 from the index; median); start it and upload the
+   whole corpus with one ``twine upload`` call (files/s); check each read URL answers what the
+   corpus holds (every file listed, the downloaded bytes are the uploaded ones). It stays up.
+2. ``load_all``: with every server up, load each URL with ``wrk`` (pinned to the client core),
+   one server after another, for ``rounds`` rounds.
+3. ``finish``: memory of the process tree after the loads; stop it; time three start-ups with
+   the corpus stored.
 """
 
 from __future__ import annotations
@@ -220,29 +221,35 @@ def upload(server: Server, corpus: Corpus, logfile: Path, server_pid: int) -> tu
     return len(corpus.files) / elapsed, cpu_used / len(corpus.files) * 1e3
 
 
-def load(server: Server, corpus: Corpus, results: Results, duration: int, server_pid: int) -> None:
-    for endpoint in endpoints(server, corpus):
-        answer = procs.get(endpoint.url, {"Accept": endpoint.accept})
-        problem = endpoint.check(answer)
-        if problem:
-            results.notes[endpoint.key] = problem
-            log(f"{results.label}: {endpoint.key}: {problem}")
-            continue
-        numbers = run_wrk(endpoint.url, endpoint.accept, duration, server_pid)
-        if numbers["failed"]:
-            results.notes[endpoint.key] = f"{numbers['failed']:.0f} failed requests"
-        for name in ("rps", "p50", "p99", "cpu", "share"):
-            results.values[f"{endpoint.key}:{name}"] = numbers[name]
-        log(
-            f"{results.label}: {endpoint.key}: {numbers['rps']:.0f} req/s, p50 {numbers['p50']:.2f} ms, "
-            f"{numbers['cpu']:.0f} us CPU/request, {numbers['share']:.0%} of a core"
-        )
+@dataclass
+class Session:
+    """A server under test: its results so far and, while it runs, its process and URLs."""
+
+    server: Server
+    results: Results
+    logfile: Path
+    process: subprocess.Popen[bytes] | None = None
+    urls: list[Endpoint] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return self.server.label
+
+    def fail(self, exc: BaseException) -> None:
+        self.results.notes["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        log(f"{self.label}: FAILED: {exc}")
+        self.stop()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            procs.stop(self.process)
+            self.process = None
 
 
-def bench(server: Server, corpus: Corpus, duration: int, logs: Path) -> Results:
-    """Every measurement for one server; a failure is noted and ends this server's run."""
-    results = Results(server.label)
-    logfile = logs / f"{server.data.name}.log"
+def prepare(server: Server, corpus: Corpus, logs: Path) -> Session:
+    """Install, set up, time an empty start-up, start, upload, find the URLs; leave it running."""
+    session = Session(server, Results(server.label), logs / f"{server.data.name}.log")
+    results, logfile = session.results, session.logfile
     try:
         log(f"{server.label}: installing")
         server.install(logfile)
@@ -251,34 +258,93 @@ def bench(server: Server, corpus: Corpus, duration: int, logs: Path) -> Results:
         server.configure(procs.free_port(), logfile)
         results.command = server.describe()
         log(f"{server.label}: first start")
-        process = procs.start(server.command(), env=server.env(), cwd=server.cwd, log=logfile)
-        try:
-            procs.wait_ready(server.base_url + server.ready_path, process, time.monotonic(), START_TIMEOUT)
-            server.after_first_start(logfile)
-        finally:
-            procs.stop(process)
+        session.process = procs.start(server.command(), env=server.env(), cwd=server.cwd, log=logfile)
+        procs.wait_ready(
+            server.base_url + server.ready_path, session.process, time.monotonic(), START_TIMEOUT
+        )
+        server.after_first_start(logfile)
+        session.stop()
         results.values["startup-empty"] = statistics.median(start_up(server, logfile) for _ in range(STARTS))
-        process = procs.start(server.command(), env=server.env(), cwd=server.cwd, log=logfile)
-        try:
-            procs.wait_ready(server.base_url + server.ready_path, process, time.monotonic(), START_TIMEOUT)
-            log(f"{server.label}: uploading {len(corpus.files)} files")
-            results.values["upload"], results.values["upload-cpu"] = upload(
-                server, corpus, logfile, process.pid
-            )
-            log(
-                f"{server.label}: upload {results.values['upload']:.1f} files/s, "
-                f"{results.values['upload-cpu']:.1f} ms server CPU/file"
-            )
-            load(server, corpus, results, duration, process.pid)
-            results.values["rss"], results.values["pss"] = procs.memory_mib(process.pid)
-            shares = [value for key, value in results.values.items() if key.endswith(":share")]
-            if shares:
-                results.values["share-min"] = min(shares)
-        finally:
-            procs.stop(process)
-        results.values["startup-full"] = statistics.median(start_up(server, logfile) for _ in range(STARTS))
-        log(f"{server.label}: start-up {results.values['startup-full']:.2f} s with the corpus stored")
+        session.process = procs.start(server.command(), env=server.env(), cwd=server.cwd, log=logfile)
+        procs.wait_ready(
+            server.base_url + server.ready_path, session.process, time.monotonic(), START_TIMEOUT
+        )
+        log(f"{server.label}: uploading {len(corpus.files)} files")
+        results.values["upload"], results.values["upload-cpu"] = upload(
+            server, corpus, logfile, session.process.pid
+        )
+        log(
+            f"{server.label}: upload {results.values['upload']:.1f} files/s, "
+            f"{results.values['upload-cpu']:.1f} ms server CPU/file"
+        )
+        for endpoint in endpoints(server, corpus):
+            problem = endpoint.check(procs.get(endpoint.url, {"Accept": endpoint.accept}))
+            if problem:
+                results.notes[endpoint.key] = problem
+                log(f"{server.label}: {endpoint.key}: {problem}")
+            else:
+                session.urls.append(endpoint)
     except Exception as exc:  # noqa: BLE001 - one server failing must not stop the others
-        results.notes["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-        log(f"{server.label}: FAILED: {exc}")
+        session.fail(exc)
+    return session
+
+
+def load(session: Session, endpoint: Endpoint, duration: int) -> None:
+    """One wrk run; keeps it if it is this server's best (highest req/s) for the URL so far."""
+    if session.process is None:
+        return
+    try:
+        numbers = run_wrk(endpoint.url, endpoint.accept, duration, session.process.pid)
+    except Exception as exc:  # noqa: BLE001 - noted; the other servers go on
+        session.fail(exc)
+        return
+    values, key = session.results.values, endpoint.key
+    log(
+        f"{session.label}: {key}: {numbers['rps']:.0f} req/s, p50 {numbers['p50']:.2f} ms, "
+        f"{numbers['cpu']:.0f} us CPU/request, {numbers['share']:.0%} of a core"
+    )
+    if numbers["failed"]:
+        session.results.notes[key] = f"{numbers['failed']:.0f} failed requests"
+    if values.get(f"{key}:rps", -1.0) < numbers["rps"]:
+        for name in ("rps", "p50", "p99", "share"):
+            values[f"{key}:{name}"] = numbers[name]
+    # CPU per request: the lowest seen, the run least disturbed by other work on the machine.
+    values[f"{key}:cpu"] = min(values.get(f"{key}:cpu", numbers["cpu"]), numbers["cpu"])
+
+
+def load_all(sessions: list[Session], duration: int, rounds: int) -> None:
+    """Load every URL of every server, interleaved: for each URL, each server in turn.
+
+    Other work on a shared machine comes and goes over minutes; measuring the servers one URL
+    at a time, in a rotating order, and keeping each one's best of ``rounds`` runs gives them
+    the same conditions as nearly as possible.
+    """
+    keys = [endpoint.key for session in sessions for endpoint in session.urls]
+    ordered = list(dict.fromkeys(keys))
+    for number in range(rounds):
+        turn = sessions[number % len(sessions) :] + sessions[: number % len(sessions)] if sessions else []
+        for key in ordered:
+            for session in turn:
+                endpoint = next((e for e in session.urls if e.key == key), None)
+                if endpoint is not None:
+                    load(session, endpoint, duration)
+
+
+def finish(session: Session) -> Results:
+    """Memory after the loads, then start-up time with the corpus stored."""
+    results = session.results
+    if session.process is None:
+        return results
+    try:
+        results.values["rss"], results.values["pss"] = procs.memory_mib(session.process.pid)
+        shares = [value for key, value in results.values.items() if key.endswith(":share")]
+        if shares:
+            results.values["share-min"] = min(shares)
+        session.stop()
+        results.values["startup-full"] = statistics.median(
+            start_up(session.server, session.logfile) for _ in range(STARTS)
+        )
+        log(f"{session.label}: start-up {results.values['startup-full']:.2f} s with the corpus stored")
+    except Exception as exc:  # noqa: BLE001
+        session.fail(exc)
     return results

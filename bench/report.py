@@ -116,7 +116,7 @@ def targets(ours: Results, peers: Sequence[Results], big_versions: int) -> str:
         cpu_key = key.replace(":rps", ":cpu") if key.endswith(":rps") else "upload-cpu"
         by_cpu = ratio(ours, peers, by_key[cpu_key])
         if by_cpu:
-            detail += f" (by server CPU per request: {by_cpu:.1f}x)"
+            detail += f" (by server CPU per request or file: {by_cpu:.1f}x)"
         check(name, None if factor is None else factor >= goal, detail)
     empty, full = ours.values.get("startup-empty"), ours.values.get("startup-full")
     if empty is not None and full is not None:

@@ -41,6 +41,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", choices=("ours", *PEERS), action="append", help="Run only these servers.")
     parser.add_argument("--skip-peers", action="store_true", help="Run only this registry.")
     parser.add_argument("--duration", type=int, default=10, help="Seconds of wrk load per URL (default 10).")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="Load each URL this many times per server; keep the best."
+    )
     parser.add_argument("--quick", action="store_true", help="A small corpus, for a fast smoke run.")
     parser.add_argument(
         "--ours-gunicorn",
@@ -51,6 +54,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not 1 <= args.duration <= 300:
         parser.error("--duration must be between 1 and 300 seconds")
+    if not 1 <= args.rounds <= 10:
+        parser.error("--rounds must be between 1 and 10")
     return args
 
 
@@ -100,15 +105,17 @@ def main(argv: list[str] | None = None) -> int:
     ours, peers = servers(args)
     logs = WORK / "logs" / time.strftime("%Y%m%d-%H%M%S")
     load_before = os.getloadavg()[0]
-    ours_results = [measure.bench(server, files, args.duration, logs) for server in ours]
-    peer_results = [measure.bench(server, files, args.duration, logs) for server in peers]
+    sessions = [measure.prepare(server, files, logs) for server in [*ours, *peers]]
+    measure.load_all(sessions, args.duration, args.rounds)
+    everything = [measure.finish(session) for session in sessions]
+    ours_results, peer_results = everything[: len(ours)], everything[len(ours) :]
     load_after = os.getloadavg()[0]
-    everything = [*ours_results, *peer_results]
     text = [
         f"# Benchmark, {time.strftime('%Y-%m-%d %H:%M')}\n",
         f"{machine()}. Corpus: {spec.projects} projects x {spec.versions} versions + 1 x "
         f"{spec.big_versions} versions, a wheel and an sdist each ({spec.file_count} files). "
         f"Server on core {procs.SERVER_CORE}, `wrk -t1 -c{measure.WRK_CONNECTIONS} -d{args.duration}s` "
+        f"(best of {args.rounds}, servers interleaved) "
         f"and twine on core {procs.CLIENT_CORE}. Load average {load_before:.1f} at the start, "
         f"{load_after:.1f} at the end (other work on the machine makes req/s move; CPU µs/request "
         "much less).\n",
