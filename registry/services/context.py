@@ -14,6 +14,7 @@ from ..config import Config
 from ..errors import AlreadyExists
 from ..storage import Storage, storage_from_config
 from .access import Access, hash_password
+from .fallback import Fallback
 from .pages import PageCache
 
 log = logging.getLogger("registry")
@@ -22,13 +23,14 @@ ADMIN_PASSWORD_ENV = "REGISTRY_ADMIN_PASSWORD"
 
 @dataclass
 class Services:
-    """Config, backends and access rules. Building it validates settings but connects nothing."""
+    """Config, backends, access and fallback rules. Building it validates settings, connects nothing."""
 
     config: Config
     storage: Storage
     cache: Cache
     access: Access
     pages: PageCache = field(default_factory=PageCache)
+    fallback: Fallback = field(default_factory=Fallback)
     _started: bool = False
     _start_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -36,7 +38,13 @@ class Services:
     def from_config(cls, config: Config) -> Services:
         storage = storage_from_config(config)
         cache = cache_from_config(config)
-        return cls(config=config, storage=storage, cache=cache, access=Access(config, cache))
+        return cls(
+            config=config,
+            storage=storage,
+            cache=cache,
+            access=Access(config, cache),
+            fallback=Fallback.from_config(config),
+        )
 
     def start(self) -> None:
         """First-use work that needs the backends; runs once per process, before a request."""

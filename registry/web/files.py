@@ -3,7 +3,8 @@
 ``/packages/<project>/<sha256 prefix>/<filename>`` serves a file, and the same URL plus
 ``.metadata`` its PEP 658 core metadata. The hash prefix in the path makes the URL change if the
 bytes ever did, so files are cached as immutable. ``Range`` is honoured (uv reads wheel
-metadata by range), with ``ETag``/``If-None-Match`` and ``HEAD``.
+metadata by range), with ``ETag``/``If-None-Match`` and ``HEAD``. A file not stored here is
+handed to the upstream fallback (``services.fallback``), which redirects, streams or fetches it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from werkzeug.wsgi import wrap_file
 
 from ..errors import NotFound
 from ..models import FileRecord
+from ..services.fetch import Proxied
+from ..services.pages import Redirect
 from .caching import apply_cache_policy
 from .common import require_read, services
 
@@ -92,9 +95,22 @@ def _file_response(stream: BinaryIO, size: int, etag: str, mimetype: str) -> Res
 
 @bp.get("/packages/<project>/<digest>/<filename>")
 def download(project: str, digest: str, filename: str) -> Response:
-    """Serve a package file or its core metadata file."""
-    require_read(project)
-    record, wants_metadata = _find_record(project, digest, filename)
+    """Serve a package file or its core metadata file (from upstream if configured and missing)."""
+    caller = require_read(project)
+    try:
+        record, wants_metadata = _find_record(project, digest, filename)
+    except NotFound:
+        stream = request.method == "GET" and request.range is None
+        found = services().fallback.missing_file(services(), caller, project, digest, filename, stream=stream)
+        if isinstance(found, Redirect):
+            return apply_cache_policy(redirect(found.location, code=302), "never")
+        if isinstance(found, Proxied):
+            return _read_policy(_proxied_response(found))
+        record, wants_metadata = found, False
+    return _read_policy(_stored_response(record, wants_metadata))
+
+
+def _stored_response(record: FileRecord, wants_metadata: bool) -> Response:
     storage = services().storage
     key = record.metadata_key if wants_metadata else record.key
     if not wants_metadata and (url := storage.download_url(key)):
@@ -108,8 +124,22 @@ def download(project: str, digest: str, filename: str) -> Response:
         response.set_etag(etag)
         response.accept_ranges = "bytes"
         response.content_length = stored.size
-    else:
-        response = _file_response(stored.stream, stored.size, etag, mimetype)
+        return response
+    return _file_response(stored.stream, stored.size, etag, mimetype)
+
+
+def _proxied_response(proxied: Proxied) -> Response:
+    """Bytes arriving from upstream, passed on as they come (the body closes itself)."""
+    response = Response(proxied.body, mimetype=proxied.mimetype, direct_passthrough=True)
+    response.set_etag(proxied.etag)
+    if proxied.size is not None:
+        response.content_length = proxied.size
+    return response
+
+
+def _read_policy(response: Response) -> Response:
+    if "Cache-Control" in response.headers:
+        return response
     if services().access.reads_are_public:
         return apply_cache_policy(response, "file")
     return apply_cache_policy(response, "private")

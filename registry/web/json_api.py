@@ -7,7 +7,7 @@ from packaging.utils import canonicalize_name
 from werkzeug.wrappers import Response
 
 from ..services.project_json import project_document
-from .common import page_response, require_read, services
+from .common import page_response, public_base_url, require_read, services
 
 bp = Blueprint("json_api", __name__)
 
@@ -18,7 +18,7 @@ def _document(project: str, version: str | None) -> Response:
         suffix = f"{version}/json" if version else "json"
         return redirect(f"{request.script_root}/pypi/{normalized}/{suffix}", code=301)
     require_read(normalized)
-    return page_response(project_document(services(), normalized, version, request.url_root))
+    return page_response(project_document(services(), normalized, version, public_base_url()))
 
 
 @bp.get("/pypi/<project>/json")

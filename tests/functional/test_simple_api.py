@@ -247,3 +247,12 @@ def test_requires_dist_in_json_api(server: RegistryServer, unique_name: str) -> 
     upload_dist(server, Dist(unique_name, "1.0", requires=["requests>=2", "click; extra == 'cli'"]))
     info = server.get(f"pypi/{unique_name}/json").json()["info"]
     assert info["requires_dist"] == ["requests>=2", "click; extra == 'cli'"]
+
+
+def test_public_url_sets_json_api_links(make_server: object, unique_name: str) -> None:
+    behind_cdn = make_server(**{"pypi.public_url": "https://pypi.example.invalid"})  # type: ignore[operator]
+    upload_dist(behind_cdn, Dist(unique_name, "1.0"))
+    document = behind_cdn.get(f"pypi/{unique_name}/json").json()
+    assert all(
+        entry["url"].startswith("https://pypi.example.invalid/packages/") for entry in document["urls"]
+    )
