@@ -1,9 +1,9 @@
 """Benchmark this registry against pypiserver, pypicloud and devpi-server: ``make bench``.
 
-    python bench/run.py                       # full corpus, all four servers (~15 minutes)
+    python bench/run.py                       # full corpus, all four servers (~25 minutes)
     python bench/run.py --quick --only ours   # a small smoke run of this registry alone
-    python bench/run.py --only ours --ours-gunicorn "-w 1 -k gthread --threads 8" \\
-        --ours-gunicorn "-w 2 -k sync"        # compare gunicorn settings side by side
+    python bench/run.py --only ours --ours-gunicorn "-c gunicorn.conf.py" \\
+        --ours-gunicorn "-c /dev/null -w 2 -k sync"   # compare gunicorn settings side by side
 
 Servers are pinned to core 0 and the load generator (wrk, twine) to core 1. Everything runs on
 127.0.0.1. The table is printed and saved under ``bench/results/``.
@@ -29,8 +29,10 @@ from bench.servers import Devpi, Ours, PypiCloud, PypiServer, Server  # noqa: E4
 
 WORK = REPO / "bench" / ".work"
 RESULTS = REPO / "bench" / "results"
-# What a user runs on one core; bench/README.md says what else was tried and why this won.
-DEFAULT_GUNICORN = "-w 1 -k gthread --threads 8"
+# What ships (the Dockerfile's command): one gthread worker with 8 threads and the access log.
+# bench/README.md says what else was tried. Without -c, gunicorn would read ./gunicorn.conf.py
+# anyway; "-c /dev/null" gives a bare gunicorn.
+DEFAULT_GUNICORN = "-c gunicorn.conf.py"
 PEERS = ("pypiserver", "pypicloud", "devpi")
 
 
@@ -42,7 +44,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-peers", action="store_true", help="Run only this registry.")
     parser.add_argument("--duration", type=int, default=10, help="Seconds of wrk load per URL (default 10).")
     parser.add_argument(
-        "--rounds", type=int, default=1, help="Load each URL this many times per server; keep the best."
+        "--rounds", type=int, default=2, help="Load each URL this many times per server; keep the best."
     )
     parser.add_argument("--quick", action="store_true", help="A small corpus, for a fast smoke run.")
     parser.add_argument(
