@@ -299,3 +299,6 @@ def config_docs() -> None:
             except RegistryError as exc:
                 click.echo(f"warning: not documented: {exc.message}", err=True)
     click.echo(settings_markdown(extra), nl=False)
+
+
+from . import cli_data  # noqa: E402, F401 - registers rebuild and migrate
