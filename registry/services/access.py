@@ -13,6 +13,7 @@ digest of the name, the password and the stored hash (changing the password inva
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import threading
@@ -34,8 +35,17 @@ PASSWORDS = CryptContext(
     default="pbkdf2_sha256",
     pbkdf2_sha256__rounds=45000,
 )
-# A hash to verify against when the user does not exist, so both cases cost the same.
-_DUMMY_HASH = PASSWORDS.hash(secrets.token_hex(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the user does not exist, so both cases cost the same.
+
+    Made on first use, not at import: hashing costs ~11 ms, paid by every start-up otherwise.
+    """
+    return PASSWORDS.hash(secrets.token_hex(16))
+
+
 _MEMO_LIMIT = 10_000
 
 
@@ -108,7 +118,7 @@ class Access:
         ).digest()
         if stored_hash is not None and self._remembered(memo_key):
             return Identity(username, is_admin)
-        valid = verify_password(password, stored_hash or _DUMMY_HASH)
+        valid = verify_password(password, stored_hash or _dummy_hash())
         if not (valid and stored_hash is not None):
             raise Unauthorized("Invalid username or password")
         self._remember(memo_key)
