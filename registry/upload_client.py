@@ -156,7 +156,8 @@ class UploadClient:
         try:
             answer = self.http.put(url, headers={"Content-Range": f"bytes */{size}"}, timeout=30)
         except requests.RequestException as exc:
-            raise UploadError(f"cannot reach the bucket to resume the upload: {exc}") from exc
+            # Only the error's kind: its text holds the session URL, a credential.
+            raise UploadError(f"cannot reach the bucket to resume the upload ({type(exc).__name__})") from exc
         if answer.status_code in (200, 201):
             return None
         if answer.status_code == 308:
