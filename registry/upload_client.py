@@ -3,11 +3,13 @@
 For each file: hash it locally, ask the registry for an upload session (``/upload-sessions``),
 send the bytes to the session URL in chunks with GCS's resumable upload protocol (a chunk
 answered 308 is stored; after a broken connection or a 5xx, ask GCS how much it has with
-``Content-Range: bytes */SIZE`` and go on from there), then ask the registry to complete it.
+``Content-Range: bytes */SIZE`` and go on from there; give up and cancel the session after
+``RETRIES`` failures without progress), then ask the registry to complete it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from collections.abc import Callable
@@ -82,8 +84,17 @@ class UploadClient:
         if started.get("status") == "exists":
             progress(local.size)
             return started
-        self.send(started["upload_url"], local, progress)
+        try:
+            self.send(started["upload_url"], local, progress)
+        except UploadError:
+            self.cancel(started["upload_url"])
+            raise
         return self._registry(f"upload-sessions/{quote(started['session'])}/complete", {})
+
+    def cancel(self, upload_url: str) -> None:
+        """Abandon a session so GCS drops what it holds of it (best effort: it expires anyway)."""
+        with contextlib.suppress(requests.RequestException):
+            self.http.delete(upload_url, timeout=30)
 
     def _registry(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST JSON to the registry; retry a 503 (the staged file is kept for that)."""

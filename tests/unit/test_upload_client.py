@@ -2,11 +2,13 @@
 
 fake-gcs-server takes chunked uploads (the end-to-end tests use it) but finalises an upload when
 asked for its status, so the resume path runs against a small loopback server that follows
-GCS's documented resumable protocol and injects the faults: a connection cut mid-chunk, a 503.
+GCS's documented resumable protocol and injects the faults: a connection cut mid-chunk, a 503,
+a refusal. (The registry's side of a whole upload is tested end to end in tests/e2e.)
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -34,6 +36,7 @@ class Session:
     refuse: bool = False  # answer 403 to everything
     data_puts: int = 0
     bytes_received: int = 0
+    cancelled: bool = False
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -55,6 +58,10 @@ class Handler(BaseHTTPRequestHandler):
             self._answer(200)
         else:
             self._answer(308, {"Range": f"bytes=0-{len(s.stored) - 1}"} if s.stored else {})
+
+    def do_DELETE(self) -> None:
+        self.session.cancelled = True
+        self._answer(499)  # what GCS answers to a cancelled session
 
     def do_PUT(self) -> None:
         s = self.session
@@ -97,6 +104,36 @@ def bucket() -> Iterator[tuple[str, Session]]:
     yield f"http://127.0.0.1:{server.server_address[1]}/upload?upload_id=1", session
     server.shutdown()
     server.server_close()
+
+
+class Registry:
+    """The registry's side, reduced to opening a session on ``upload_url`` (records the paths)."""
+
+    def __init__(self, upload_url: str) -> None:
+        self.paths: list[str] = []
+        registry = self
+
+        class Answer(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                registry.paths.append(self.path)
+                body = json.dumps({"session": "0" * 32, "upload_url": upload_url}).encode()
+                self.send_response(201)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+        threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 @pytest.fixture
@@ -148,6 +185,19 @@ def test_a_refusal_stops_with_the_status(bucket: tuple[str, Session], local: Loc
     session.refuse = True
     with pytest.raises(UploadError, match="the bucket refused the upload: 403"):
         client().send(url, local, lambda sent: None)
+
+
+def test_a_failed_upload_cancels_its_session(bucket: tuple[str, Session], local: LocalFile) -> None:
+    url, session = bucket
+    session.refuse = True
+    registry = Registry(url)
+    try:
+        with pytest.raises(UploadError, match="403"):
+            UploadClient(registry.url, ("user", "pw"), chunk_size=QUARTER, retry_wait=0).upload(local.path)
+    finally:
+        registry.close()
+    assert session.cancelled
+    assert registry.paths == ["/upload-sessions"]  # never asked to complete
 
 
 def test_the_registry_credentials_never_go_to_the_bucket(
