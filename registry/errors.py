@@ -36,16 +36,16 @@ class TooLarge(RegistryError):
     """The request body or file is larger than the configured maximum."""
 
 
+class NotSupported(RegistryError):
+    """The configured backend cannot do this (large-file uploads on local file storage)."""
+
+
 class NotFound(RegistryError):
     """The project, release or file does not exist (or is hidden from the caller)."""
 
 
 class AlreadyExists(RegistryError):
     """A create-only write found an existing object or record (backend level)."""
-
-
-class NotSupported(RegistryError):
-    """The configured backend cannot do this (large-file uploads on local file storage)."""
 
 
 class NotAcceptable(RegistryError):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Flask, request
 
-from . import caching, errors, files, health, json_api, manage, simple, upload, upload_sessions
+from . import caching, errors, files, health, json_api, manage, simple, upload
 from .common import services
+from .upload_sessions import bp as upload_sessions_bp
 
 
 def _start_services() -> None:
@@ -18,6 +19,5 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     caching.init_app(app)
     app.before_request(_start_services)
-    for blueprint in (simple.bp, upload.bp, files.bp, json_api.bp, manage.bp, health.bp):
+    for blueprint in (simple.bp, upload.bp, upload_sessions_bp, files.bp, json_api.bp, manage.bp, health.bp):
         app.register_blueprint(blueprint)
-    app.register_blueprint(upload_sessions.bp)

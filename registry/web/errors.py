@@ -23,11 +23,11 @@ log = logging.getLogger("registry")
 #: Exception class -> HTTP status; the first match along the class's MRO wins.
 STATUS_BY_ERROR: dict[type[errors.RegistryError], int] = {
     errors.InvalidRequest: 400,
+    errors.NotSupported: 400,  # the request is fine, this registry's configuration cannot do it
     errors.FileExists: 400,  # twine --skip-existing looks for 400 + "File already exists"
     errors.Unauthorized: 401,
     errors.Forbidden: 403,
     errors.NotFound: 404,
-    errors.NotSupported: 400,  # the request is fine, this registry's configuration cannot do it
     errors.NotAcceptable: 406,
     errors.AlreadyExists: 409,
     errors.TooLarge: 413,
