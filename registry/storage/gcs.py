@@ -268,7 +268,8 @@ class GCSStorage(Storage):
             blob = self._bucket().get_blob(self._name(key))
             if blob is None:
                 raise NotFound(f"{key} not found")
-            # Reads are pinned to this generation (get_blob sets it), and seekable for ranges.
+            # Reads are pinned to this generation (GCS's media link names it; fake-gcs-server's
+            # does not, so tests of pinning go through ``put``'s rewrite), and seekable for ranges.
             stream = blob.open("rb", chunk_size=READ_CHUNK)
         reader = BlobStream(stream, blob, self.bucket_name, self._errors)
         return StoredObject(stream=cast(BinaryIO, reader), size=blob.size, meta={})
