@@ -2,7 +2,8 @@
 
 ``serve`` starts gunicorn, ``make-config`` writes an ini file (interactively, or from flags for
 scripts), ``hash-password`` prints a ``user.<name>`` hash, and ``yank``/``unyank``/``delete``
-manage files directly on the configured backends.
+manage files directly on the configured backends. Access control commands (``user``, ``group``,
+``perm``, ``token``, ``access``) live in ``cli_access``.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from typing import Any
 
 import click
 
+from .access.passwords import hash_password
 from .config import CONFIG_ENV, Config, load_config, settings_markdown
 from .errors import RegistryError
 from .services import manage
-from .services.access import hash_password
 from .services.context import Services, ensure_admin
 
 DEFAULT_PORT = 8080
@@ -295,3 +296,6 @@ def config_docs() -> None:
             except RegistryError as exc:
                 raise click.ClickException(exc.message) from exc
     click.echo(settings_markdown(extra), nl=False)
+
+
+from . import cli_access  # noqa: E402, F401 - registers user, group, perm, token, access

@@ -9,11 +9,13 @@ import sys
 import threading
 from dataclasses import dataclass, field
 
-from ..cache import Cache, UserRecord, cache_from_config
+from ..access import Access, access_from_config
+from ..access.models import User
+from ..access.passwords import hash_password
+from ..cache import Cache, cache_from_config
 from ..config import Config
-from ..errors import AlreadyExists
+from ..errors import AlreadyExists, ReadOnly
 from ..storage import Storage, storage_from_config
-from .access import Access, hash_password
 from .pages import PageCache
 
 log = logging.getLogger("registry")
@@ -36,7 +38,7 @@ class Services:
     def from_config(cls, config: Config) -> Services:
         storage = storage_from_config(config)
         cache = cache_from_config(config)
-        return cls(config=config, storage=storage, cache=cache, access=Access(config, cache))
+        return cls(config=config, storage=storage, cache=cache, access=access_from_config(config, cache))
 
     def start(self) -> None:
         """First-use work that needs the backends; runs once per process, before a request."""
@@ -53,14 +55,18 @@ def ensure_admin(services: Services) -> str | None:
 
     The password is ``$REGISTRY_ADMIN_PASSWORD`` or, if unset, a random one logged once. Only
     its hash is stored. Safe to call from several processes: one creates, the others see it.
+    With ``pypi.auth = config`` nothing is created (users live in the config file).
     """
-    if services.config.users or services.cache.list_users():
+    if services.access.has_users():
         return None
     given = os.environ.get(ADMIN_PASSWORD_ENV)
     password = given or secrets.token_urlsafe(15)
     try:
-        services.cache.add_user(UserRecord(name="admin", password_hash=hash_password(password), admin=True))
+        services.access.save_user(User("admin", hash_password(password), admin=True), create_only=True)
     except AlreadyExists:
+        return None
+    except ReadOnly:
+        log.warning("No users are configured: add user.<name> lines to the config to log in")
         return None
     if given:
         log.warning("Created user 'admin' with the password from %s", ADMIN_PASSWORD_ENV)

@@ -7,8 +7,9 @@ path prefix without knowing the public host name. Pages are rendered once per se
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from html import escape
 
 from ..errors import NotAcceptable, NotFound
@@ -149,11 +150,20 @@ def project_page(services: Services, project: str, content_type: str) -> Page:
     )
 
 
-def index_page(services: Services, content_type: str) -> Page:
-    """The ``/simple/`` page listing every project."""
+def index_page(services: Services, content_type: str, visible: Callable[[str], bool] | None = None) -> Page:
+    """The ``/simple/`` page listing every project, or those for which ``visible`` is true.
+
+    A filtered page is kept under the digest of the names it shows, so callers who see the
+    same projects share one rendering.
+    """
     serial = services.cache.index_serial()
-    return services.pages.get(
-        ("simple-index", content_type),
-        serial,
-        lambda: render_index(services.cache.list_projects(), content_type),
-    )
+    if visible is None:
+        return services.pages.get(
+            ("simple-index", content_type),
+            serial,
+            lambda: render_index(services.cache.list_projects(), content_type),
+        )
+    shown = [project for project in services.cache.list_projects() if visible(project.name)]
+    names = "\n".join(sorted(project.name for project in shown)).encode()
+    key = ("simple-index", content_type, hashlib.blake2b(names, digest_size=16).digest())
+    return services.pages.get(key, serial, lambda: render_index(shown, content_type))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import errors, files, health, json_api, manage, simple, upload
+from . import access, errors, files, health, json_api, manage, simple, upload
 from .common import services
 
 
@@ -18,3 +18,4 @@ def init_app(app: Flask) -> None:
     app.before_request(_start_services)
     for blueprint in (simple.bp, upload.bp, files.bp, json_api.bp, manage.bp, health.bp):
         app.register_blueprint(blueprint)
+    access.init_app(app)

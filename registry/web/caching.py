@@ -32,3 +32,16 @@ def apply_cache_policy(response: Response, policy: str, max_age: int = 0) -> Res
     else:
         raise ValueError(f"unknown cache policy {policy!r}")
     return response
+
+
+# -- Who asked (access control) ------------------------------------------------------------
+# Only an answer that is the same for every caller is ``public``; every other answer (private
+# reads, errors, uploads, management) depends on who asked, so it also says
+# ``Vary: Authorization``. docs/access.md has the full table.
+
+
+def vary_unless_public(response: Response) -> Response:
+    """Add ``Vary: Authorization`` to every answer that is not ``public`` (runs after every view)."""
+    if not response.headers.get("Cache-Control", "").startswith("public"):
+        response.vary.add("Authorization")
+    return response

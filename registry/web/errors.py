@@ -29,6 +29,7 @@ STATUS_BY_ERROR: dict[type[errors.RegistryError], int] = {
     errors.NotFound: 404,
     errors.NotAcceptable: 406,
     errors.AlreadyExists: 409,
+    errors.ReadOnly: 409,
     errors.TooLarge: 413,
     errors.TooManyRequests: 429,
     errors.ConfigError: 500,
@@ -37,7 +38,7 @@ STATUS_BY_ERROR: dict[type[errors.RegistryError], int] = {
     errors.UpstreamTimeout: 504,
 }
 
-JSON_BLUEPRINTS = {"manage", "json_api", "health"}
+JSON_BLUEPRINTS = {"manage", "json_api", "health", "tokens"}
 
 
 def status_for(error: errors.RegistryError) -> int:

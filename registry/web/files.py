@@ -12,11 +12,13 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from flask import Blueprint, redirect, request
+from packaging.utils import canonicalize_name
 from werkzeug.wrappers import Response
 from werkzeug.wsgi import wrap_file
 
 from ..errors import NotFound
 from ..models import FileRecord
+from ..services.upload import stored_matches
 from .caching import apply_cache_policy
 from .common import require_read, services
 
@@ -93,13 +95,18 @@ def _file_response(stream: BinaryIO, size: int, etag: str, mimetype: str) -> Res
 @bp.get("/packages/<project>/<digest>/<filename>")
 def download(project: str, digest: str, filename: str) -> Response:
     """Serve a package file or its core metadata file."""
-    require_read(project)
+    require_read(canonicalize_name(project), NotFound(f"File {filename!r} not found"))
     record, wants_metadata = _find_record(project, digest, filename)
     storage = services().storage
     key = record.metadata_key if wants_metadata else record.key
     if not wants_metadata and (url := storage.download_url(key)):
         return apply_cache_policy(redirect(url, code=302), "never")
     stored = storage.open(key)
+    if services().config["pypi.allow_overwrite"]:
+        checked = stored_matches(services(), record, stored, wants_metadata)
+        if checked is None:  # replaced a moment ago: never serve the new bytes under this URL
+            raise NotFound(f"File {filename!r} not found")
+        stored = checked
     etag = record.metadata_sha256 if wants_metadata else record.sha256
     mimetype = "text/plain" if wants_metadata else "application/octet-stream"
     if request.method == "HEAD":
@@ -110,6 +117,6 @@ def download(project: str, digest: str, filename: str) -> Response:
         response.content_length = stored.size
     else:
         response = _file_response(stored.stream, stored.size, etag, mimetype)
-    if services().access.reads_are_public:
+    if services().access.is_public(record.project):
         return apply_cache_policy(response, "file")
     return apply_cache_policy(response, "private")

@@ -6,7 +6,9 @@ from flask import Blueprint, redirect, request
 from packaging.utils import canonicalize_name
 from werkzeug.wrappers import Response
 
+from ..errors import NotFound
 from ..services.project_json import project_document
+from .caching import apply_cache_policy
 from .common import page_response, require_read, services
 
 bp = Blueprint("json_api", __name__)
@@ -16,9 +18,11 @@ def _document(project: str, version: str | None) -> Response:
     normalized = canonicalize_name(project)
     if normalized != project:
         suffix = f"{version}/json" if version else "json"
-        return redirect(f"{request.script_root}/pypi/{normalized}/{suffix}", code=301)
-    require_read(normalized)
-    return page_response(project_document(services(), normalized, version, request.url_root))
+        response = redirect(f"{request.script_root}/pypi/{normalized}/{suffix}", code=301)
+        return apply_cache_policy(response, "never")
+    require_read(normalized, NotFound(f"Project {normalized!r} not found"))
+    page = project_document(services(), normalized, version, request.url_root)
+    return page_response(page, public=services().access.is_public(normalized))
 
 
 @bp.get("/pypi/<project>/json")

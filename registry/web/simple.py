@@ -6,7 +6,9 @@ from flask import Blueprint, redirect, request
 from packaging.utils import canonicalize_name
 from werkzeug.wrappers import Response
 
+from ..errors import NotFound
 from ..services import simple
+from .caching import apply_cache_policy
 from .common import page_response, require_read, services
 
 bp = Blueprint("simple", __name__)
@@ -22,7 +24,8 @@ def _content_type() -> str:
 
 def _redirect_to(path: str) -> Response:
     query = request.query_string.decode("latin-1")
-    return redirect(request.script_root + path + (f"?{query}" if query else ""), code=301)
+    response = redirect(request.script_root + path + (f"?{query}" if query else ""), code=301)
+    return apply_cache_policy(response, "never")
 
 
 @bp.get("/simple")
@@ -33,10 +36,15 @@ def index_without_slash() -> Response:
 
 @bp.get("/simple/")
 def index() -> Response:
-    """List every project."""
-    require_read()
+    """List every project the caller may read."""
+    caller = require_read()
+    access = services().access
     content_type = _content_type()
-    return page_response(simple.index_page(services(), content_type), vary_accept=True)
+    if access.policy().sees_everything(caller):
+        page = simple.index_page(services(), content_type)
+    else:
+        page = simple.index_page(services(), content_type, lambda name: access.can_read(caller, name))
+    return page_response(page, public=access.reads_are_public, vary_accept=True)
 
 
 @bp.get("/simple/<project>")
@@ -51,6 +59,7 @@ def project(project: str) -> Response:
     normalized = canonicalize_name(project)
     if normalized != project:
         return _redirect_to(f"/simple/{normalized}/")
-    require_read(normalized)
+    require_read(normalized, NotFound(f"Project {normalized!r} not found"))
     content_type = _content_type()
-    return page_response(simple.project_page(services(), normalized, content_type), vary_accept=True)
+    page = simple.project_page(services(), normalized, content_type)
+    return page_response(page, public=services().access.is_public(normalized), vary_accept=True)

@@ -58,7 +58,7 @@ def upload_view() -> Response:
     except InvalidUpload:
         project = form.name  # the upload checks below report it, with the filename
     access.require(caller, access.can_write(caller, project), f"upload to {form.name!r}")
-    outcome = upload(services(), form, caller.label)
+    outcome = upload(services(), form, caller.label, overwrite=access.can_overwrite(caller, project))
     message = "OK" if outcome.created else "OK: identical file already uploaded, nothing changed"
     response = Response(message + "\n", mimetype="text/plain")
     return apply_cache_policy(response, "never")
