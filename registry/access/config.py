@@ -2,7 +2,8 @@
 
 ``user.<name> = <passlib hash>``, ``group.<name> = <members>``,
 ``package.<project>.user.<name> = r|rw`` and ``package.<project>.group.<name> = r|rw`` (the
-pseudo-groups ``everyone`` and ``authenticated`` included), as pypicloud reads them. All of it
+pseudo-groups ``everyone`` and ``authenticated`` included), as pypicloud reads them; from the
+environment, ``REGISTRY_PACKAGE_<PROJECT>_USER_<NAME>=rw`` and so on. All of it
 is parsed and validated once, at start-up; changing it means editing the file and restarting.
 """
 
@@ -15,16 +16,17 @@ from .base import Access
 from .models import AccessData, Group, Rule, User, check_name, check_permission, check_project
 from .passwords import is_password_hash
 
-_RULE_MARKERS = (".user.", ".group.")
+# From a file: package.<project>.user.<name>. From the environment, where names cannot hold
+# dots: REGISTRY_PACKAGE_<PROJECT>_USER_<NAME> arrives as package.<project>_user_<name>.
+_RULE_MARKERS = (".user.", ".group.", "_user_", "_group_")
 
 
 def _rule(key: str, value: str) -> Rule:
     """Parse ``<project>.user.<name>`` (the project may contain dots: the last marker wins)."""
-    cut = max(key.rfind(marker) for marker in _RULE_MARKERS)
+    cut, marker = max((key.rfind(marker), marker) for marker in _RULE_MARKERS)
     if cut <= 0:
         raise ValueError("expected package.<project>.user.<name> or package.<project>.group.<name>")
-    project, rest = key[:cut], key[cut + 1 :]
-    kind, name = rest.split(".", 1)
+    project, kind, name = key[:cut], marker.strip("._"), key[cut + len(marker) :]
     checked = name.lower() if kind == "group" and name.lower() in ("everyone", "authenticated") else None
     return Rule(
         project=check_project(project),

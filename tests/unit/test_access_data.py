@@ -48,6 +48,7 @@ def test_config_lines_are_parsed(tmp_path: Path) -> None:
             "group.staff": "alice, bob",
             "package.zope.interface.user.alice": "rw",
             "package.Foo_Bar.group.everyone": "r",
+            "package.my_project_group_staff": "r",  # REGISTRY_PACKAGE_MY_PROJECT_GROUP_STAFF
         },
     )
     directory = services.access.directory()
@@ -56,6 +57,7 @@ def test_config_lines_are_parsed(tmp_path: Path) -> None:
     assert {rule.key for rule in directory.all_rules()} == {
         "zope-interface:user:alice",
         "foo-bar:group:everyone",
+        "my-project:group:staff",
     }
     assert services.access.authenticate("alice", "config-password").groups == {"staff"}
 
