@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from registry.access import Access
 from registry.access import manage as users
@@ -41,13 +42,16 @@ def expired_token(access: Access, owner: str) -> str:
     return secret
 
 
-def seeded_server(tmp: Path, settings: Mapping[str, str]) -> tuple[RegistryServer, dict[str, str]]:
+def seeded_server(
+    tmp: Path, settings: Mapping[str, str], **options: Any
+) -> tuple[RegistryServer, dict[str, str]]:
     """A started server with READER and UPLOADER (in group ``uploaders``) in its database, and
     two tokens of UPLOADER: ``other`` (read+upload on project ``other`` only) and ``expired``.
+    ``options`` go to ``RegistryServer`` (``workers``, ``extra_args``).
     """
     merged = base_settings(tmp / "data")
     merged.update(settings)
-    server = RegistryServer(settings=merged, log_dir=tmp / "logs")
+    server = RegistryServer(settings=merged, log_dir=tmp / "logs", **options)
     access = server.services().access
     for name, password in (READER, UPLOADER):
         users.add_user(access, name, password)
