@@ -80,6 +80,7 @@ def user() -> None:
 def user_add(name: str, admin: bool, password_stdin: bool, config_path: str | None) -> None:
     """Add a user."""
     access = _access(config_path)
+    users.check_new_user(access, name)
     created = users.add_user(access, name, _password(password_stdin, "Password"), admin=admin)
     click.echo(f"added user {created.name}{' (admin)' if admin else ''}")
 

@@ -43,13 +43,20 @@ def get_user(access: Access, name: str) -> User:
     return user
 
 
+def check_new_user(access: Access, name: str) -> str:
+    """The checked name of a user to add.
+
+    :raises AlreadyExists: the name is taken (in the database or the config file).
+    """
+    name = check_name(name)
+    if name in access.directory(fresh=True).users:
+        raise AlreadyExists(f"User {name!r} already exists")
+    return name
+
+
 def add_user(access: Access, name: str, password: str, *, admin: bool = False) -> User:
     """:raises AlreadyExists: the name is taken (in the database or the config file)."""
-    name = check_name(name)
-    user = User(name, hash_password(check_password(password)), admin=admin)
-    existing = access.directory(fresh=True).users.get(name)
-    if existing is not None:
-        raise AlreadyExists(f"User {name!r} already exists")
+    user = User(check_new_user(access, name), hash_password(check_password(password)), admin=admin)
     access.save_user(user, create_only=True)
     return user
 
