@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8080
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint typecheck pytest venv dev-venv bench docs clean
+.PHONY: run test lint typecheck pytest venv dev-venv node-tools lock bench docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,20 +18,34 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
+# The Firebase CLI (Hosting emulator for tests, Hosting deploy), pinned by package-lock.json.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
+
 venv: $(VENV)/.runtime
 dev-venv: $(VENV)/.dev
+node-tools: node_modules/.installed
+
+# The container installs requirements.lock: every package, exact version and hash.
+lock: dev-venv
+	$(BIN)/uv pip compile requirements.txt --generate-hashes --python-version 3.11 \
+		--python-platform x86_64-manylinux_2_28 --no-header --index-url https://pypi.org/simple \
+		-o requirements.lock
 
 run: venv
 	PORT=$(PORT) $(BIN)/python -m registry serve $(CONFIG) --host $${HOST:-127.0.0.1}
 
+LINTED := registry tests scripts main.py gunicorn.conf.py $(wildcard bench)
+
 lint: dev-venv
-	$(BIN)/ruff check registry tests bench main.py
-	$(BIN)/ruff format --check registry tests bench main.py
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 
 typecheck: dev-venv
 	$(BIN)/mypy
 
-pytest: dev-venv
+pytest: dev-venv node-tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
@@ -43,4 +57,4 @@ bench: dev-venv
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache node_modules

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from flask import Flask
 
+from . import log
 from .config import Config, load_config
 from .services.context import Services
 
@@ -27,6 +28,7 @@ def create_app(config: Config | Mapping[str, str] | None = None) -> Flask:
     app.config["MAX_FORM_MEMORY_SIZE"] = MAX_FORM_MEMORY
     app.config["MAX_FORM_PARTS"] = MAX_FORM_PARTS
     app.extensions["registry"] = Services.from_config(config)
+    log.init_app(app)
 
     from . import web
 

@@ -21,6 +21,7 @@ import click
 from .access.passwords import hash_password
 from .config import CONFIG_ENV, Config, load_config, settings_markdown
 from .errors import RegistryError
+from .log import gunicorn_logger_class
 from .services import manage
 from .services.context import Services, ensure_admin
 
@@ -70,6 +71,8 @@ def serve(config: str | None, host: str, port: int | None, workers: int, threads
     base = f"http://{host}:{port}/"
     click.echo(f"Index:  {base}simple/")
     click.echo(f"Upload: twine upload --repository-url {base} -u USER dist/*")
+    if services.fallback.upstream is not None or services.config["pypi.fallback"] == "none":
+        click.echo(services.fallback.describe(services.config))  # a misconfiguration is logged
     if generated:
         click.echo(f"Log in as 'admin' with password {generated} (shown once).")
     elif services.config.users:
@@ -84,6 +87,7 @@ def serve(config: str | None, host: str, port: int | None, workers: int, threads
         "threads": threads,
         "worker_class": "gthread",
         "accesslog": "-",
+        "logger_class": gunicorn_logger_class(),  # log.format: text or JSON lines
         "graceful_timeout": 20,
     }
 
@@ -294,7 +298,7 @@ def config_docs() -> None:
             try:
                 extra += list(load(name).settings)
             except RegistryError as exc:
-                raise click.ClickException(exc.message) from exc
+                click.echo(f"warning: not documented: {exc.message}", err=True)
     click.echo(settings_markdown(extra), nl=False)
 
 

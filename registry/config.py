@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import ConfigError
 
@@ -40,6 +41,20 @@ Parser = Callable[[str], Any]
 
 def parse_text(value: str) -> str:
     return value.strip()
+
+
+def parse_base_url(value: str) -> str:
+    """An http(s) base URL, normalized to end with a slash; empty stays empty.
+
+    >>> parse_base_url("https://pypi.example.com")
+    'https://pypi.example.com/'
+    """
+    url = value.strip()
+    if not url:
+        return ""
+    if not re.match(r"https?://[^/\s]+", url):
+        raise ValueError("expected an http:// or https:// URL")
+    return url if url.endswith("/") else url + "/"
 
 
 def parse_bool(value: str) -> bool:
@@ -95,6 +110,23 @@ def parse_list(value: str) -> tuple[str, ...]:
     return tuple(item for item in re.split(r"[\s,]+", value) if item)
 
 
+def parse_url(value: str) -> str:
+    """An http(s) URL, or empty for none; a trailing slash is added (it names a folder).
+
+    >>> parse_url(" http://127.0.0.1:3141/simple ")
+    'http://127.0.0.1:3141/simple/'
+    """
+    url = value.strip()
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("expected an http:// or https:// URL")
+    if parts.query or parts.fragment:
+        raise ValueError("expected a URL without ?query or #fragment")
+    return url if url.endswith("/") else url + "/"
+
+
 def choice(*allowed: str) -> Parser:
     def parse(value: str) -> str:
         cleaned = value.strip().lower()
@@ -140,6 +172,7 @@ class Setting:
     default: str
     parse: Parser
     help: str
+    secret: bool = False  # never echo the value (it may hold a password)
 
     @property
     def env_var(self) -> str:
@@ -205,8 +238,38 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "pypi.fallback_url",
         "",
+        parse_url,
+        "The upstream simple index URL, e.g. `https://USER:PASSWORD@index.example/simple/` "
+        "(no default: with none, fallback is off). Credentials in it are sent to the upstream "
+        "only, never logged or shown in redirects.",
+        secret=True,
+    ),
+    Setting(
+        "pypi.fallback_username",
+        "",
         parse_text,
-        "The upstream simple index URL (no default: with none, fallback is off).",
+        "User name for a private upstream index (basic auth; wins over one in the URL).",
+    ),
+    Setting(
+        "pypi.fallback_password",
+        "",
+        parse_text,
+        "Password for a private upstream index (basic auth; wins over one in the URL).",
+        secret=True,
+    ),
+    Setting(
+        "pypi.fallback_timeout",
+        "10",
+        parse_float,
+        "Seconds to wait for the upstream index before answering 504 (or serving a stale "
+        "copy of the page); also the longest silence allowed while a file downloads.",
+    ),
+    Setting(
+        "pypi.fallback_page_ttl",
+        "300",
+        parse_int,
+        "Seconds an upstream project page is reused before it is fetched again. A copy "
+        "older than that is still served while the upstream is down or slow.",
     ),
     Setting(
         "pypi.always_show_upstream",
@@ -233,10 +296,34 @@ SETTINGS: tuple[Setting, ...] = (
         "The largest total size a wheel or sdist may declare when unpacked (zip bomb guard).",
     ),
     Setting(
+        "pypi.public_url",
+        "",
+        parse_base_url,
+        "The registry's public base URL, e.g. `https://pypi.example.com/`, for the absolute links "
+        "of the JSON API and the home page (behind a CDN the request's host is the backend's). "
+        "Empty: taken from each request.",
+    ),
+    Setting(
         "pypi.index_max_age",
         "60",
         parse_int,
-        "Seconds clients and CDNs may cache a public index page (`/simple/...`, JSON API).",
+        "Seconds a client (browser, pip) may reuse a public index page (`/simple/...`, JSON API) "
+        "without asking again (`max-age`).",
+    ),
+    Setting(
+        "pypi.index_cdn_max_age",
+        "60",
+        parse_int,
+        "Seconds a CDN (Firebase Hosting) may serve a public index page without asking the "
+        "registry (`s-maxage`). A new upload is visible through the CDN within this plus "
+        "`pypi.index_stale_while_revalidate` seconds.",
+    ),
+    Setting(
+        "pypi.index_stale_while_revalidate",
+        "30",
+        parse_int,
+        "Seconds a CDN may keep serving an expired public index page while it fetches a fresh "
+        "one in the background (`stale-while-revalidate`).",
     ),
     Setting("auth.admins", "", parse_list, "User names that are administrators."),
     Setting(
@@ -273,11 +360,25 @@ SETTINGS: tuple[Setting, ...] = (
         parse_int,
         "The window over which failed logins are counted, and the longest `Retry-After`.",
     ),
+    Setting(
+        "log.format",
+        "text",
+        choice("text", "json"),
+        "`text` for people, `json` for Cloud Logging: one JSON object per line with "
+        "`severity`, `message`, `httpRequest` and the trace from `X-Cloud-Trace-Context`.",
+    ),
+    Setting("log.level", "info", choice("debug", "info", "warning", "error"), "The lowest level logged."),
+    Setting(
+        "log.project",
+        "",
+        parse_text,
+        "Google Cloud project id that JSON logs name in trace ids (empty: `$GOOGLE_CLOUD_PROJECT`).",
+    ),
 )
 
 SETTINGS_BY_KEY: Mapping[str, Setting] = MappingProxyType({s.key: s for s in SETTINGS})
 # Keys the registry core validates strictly; storage.* and db.* also belong to backends.
-_STRICT_SECTIONS = ("pypi", "auth")
+_STRICT_SECTIONS = ("pypi", "auth", "log")
 
 
 @dataclass(frozen=True)
@@ -307,7 +408,8 @@ class Config:
         try:
             return setting.parse(text)
         except ValueError as exc:
-            raise ConfigError(f"{setting.key} = {text!r} is not valid: {exc}") from exc
+            shown = "(hidden)" if setting.secret else repr(text)
+            raise ConfigError(f"{setting.key} = {shown} is not valid: {exc}") from exc
 
     def section(self, prefix: str) -> dict[str, str]:
         """The raw keys under ``prefix.`` with the prefix removed (``storage`` -> {"dir": ..})."""
@@ -375,7 +477,8 @@ def build_config(raw: Mapping[str, str], *, here: Path | None = None, source: st
             values[setting.key] = setting.parse(text)
         except ValueError as exc:
             origin = f" (from {setting.env_var})" if setting.env_var in os.environ else ""
-            raise ConfigError(f"{setting.key} = {text!r}{origin} is not valid: {exc}") from exc
+            shown = "(hidden)" if setting.secret else repr(text)
+            raise ConfigError(f"{setting.key} = {shown}{origin} is not valid: {exc}") from exc
     for key in raw:
         section = key.split(".", 1)[0]
         if section in _STRICT_SECTIONS and key not in SETTINGS_BY_KEY:
@@ -409,8 +512,15 @@ def load_config(
 
 
 def settings_markdown(extra: Iterable[Setting] = ()) -> str:
-    """The settings table for the docs, generated from ``SETTINGS`` (and backend settings)."""
+    """The configuration docs page, generated from ``SETTINGS`` (and backend settings)."""
     lines = [
+        "# Configuration",
+        "",
+        "Settings go in the `[app:main]` section of an ini file (`python -m registry serve FILE`, or",
+        "`$REGISTRY_CONFIG`). Every key can also be set as an environment variable: `REGISTRY_` + the",
+        "key upper-cased with dots as underscores. Dynamic keys follow the same rule: `user.alice` is",
+        "`REGISTRY_USER_ALICE`. This page is generated by `make docs` from the settings declarations.",
+        "",
         "| key | environment variable | default | meaning |",
         "| --- | --- | --- | --- |",
     ]

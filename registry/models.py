@@ -120,17 +120,22 @@ class FileRecord:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
+        """A JSON-safe dict (built by hand: ``dataclasses.asdict`` deep-copies, slowly)."""
+        data = {f.name: getattr(self, f.name) for f in _FIELDS}
         data["upload_time"] = format_time(self.upload_time)
+        data["info"] = dict(self.info)
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FileRecord:
-        known = {f.name for f in dataclasses.fields(cls)}
-        values = {key: value for key, value in data.items() if key in known}
+        values = {key: value for key, value in data.items() if key in _FIELD_NAMES}
         values["upload_time"] = parse_time(str(values["upload_time"]))
         values["info"] = dict(values.get("info") or {})
         return cls(**values)
+
+
+_FIELDS = dataclasses.fields(FileRecord)
+_FIELD_NAMES = frozenset(f.name for f in _FIELDS)
 
 
 @dataclass(frozen=True)

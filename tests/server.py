@@ -125,6 +125,9 @@ class RegistryServer:
     def post(self, path: str, auth: tuple[str, str] | None = None, **kwargs: object) -> requests.Response:
         return requests.post(self.url + path.lstrip("/"), auth=auth, timeout=60, **kwargs)  # type: ignore[arg-type]
 
+    def delete(self, path: str, auth: tuple[str, str] | None = None) -> requests.Response:
+        return requests.delete(self.url + path.lstrip("/"), auth=auth, timeout=30)
+
 
 def basic_auth(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()

@@ -224,6 +224,14 @@ class Access(ABC):
             return self.policy().can_by_default(identity, READ)
         return self.policy().can(identity, READ, project)
 
+    def can_list(self, identity: Identity) -> bool:
+        """Whether the caller may read any project at all (and so list the index)."""
+        policy = self.policy()
+        if policy.can_by_default(identity, READ):
+            return True
+        scoped = identity.token.projects if identity.token is not None else ()
+        return any(policy.can(identity, READ, project) for project in (*policy.directory.rules, *scoped))
+
     def can_write(self, identity: Identity, project: str | None = None) -> bool:
         """Whether the caller may upload to ``project`` (None: a project without rules)."""
         if project is None:

@@ -16,6 +16,7 @@ from ..cache import Cache, cache_from_config
 from ..config import Config
 from ..errors import AlreadyExists, ReadOnly
 from ..storage import Storage, storage_from_config
+from .fallback import Fallback
 from .pages import PageCache
 
 log = logging.getLogger("registry")
@@ -24,13 +25,14 @@ ADMIN_PASSWORD_ENV = "REGISTRY_ADMIN_PASSWORD"
 
 @dataclass
 class Services:
-    """Config, backends and access rules. Building it validates settings but connects nothing."""
+    """Config, backends, access and fallback rules. Building it validates settings, connects nothing."""
 
     config: Config
     storage: Storage
     cache: Cache
     access: Access
     pages: PageCache = field(default_factory=PageCache)
+    fallback: Fallback = field(default_factory=Fallback)
     _started: bool = False
     _start_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -38,7 +40,13 @@ class Services:
     def from_config(cls, config: Config) -> Services:
         storage = storage_from_config(config)
         cache = cache_from_config(config)
-        return cls(config=config, storage=storage, cache=cache, access=access_from_config(config, cache))
+        return cls(
+            config=config,
+            storage=storage,
+            cache=cache,
+            access=access_from_config(config, cache),
+            fallback=Fallback.from_config(config),
+        )
 
     def start(self) -> None:
         """First-use work that needs the backends; runs once per process, before a request."""
@@ -46,16 +54,21 @@ class Services:
             return
         with self._start_lock:
             if not self._started:
-                ensure_admin(self)
+                password = ensure_admin(self)
+                if password:
+                    # Printed, never logged: log lines must not carry secrets.
+                    print(f"Created user 'admin' with password {password} (shown once; only its hash "
+                          "is stored)", file=sys.stderr, flush=True)  # fmt: skip
                 self._started = True
 
 
 def ensure_admin(services: Services) -> str | None:
     """On first start with no user at all, create ``admin``; return its password if generated.
 
-    The password is ``$REGISTRY_ADMIN_PASSWORD`` or, if unset, a random one logged once. Only
-    its hash is stored. Safe to call from several processes: one creates, the others see it.
-    With ``pypi.auth = config`` nothing is created (users live in the config file).
+    The password is ``$REGISTRY_ADMIN_PASSWORD`` or, if unset, a random one returned for the
+    caller to show once. Only its hash is stored. Safe to call from several processes: one
+    creates, the others see it. With ``pypi.auth = config`` nothing is created (users live in
+    the config file).
     """
     if services.access.has_users():
         return None
@@ -71,10 +84,4 @@ def ensure_admin(services: Services) -> str | None:
     if given:
         log.warning("Created user 'admin' with the password from %s", ADMIN_PASSWORD_ENV)
         return None
-    # Printed, never logged: log lines must not carry secrets; this shows once on the console.
-    print(
-        f"Created user 'admin' with password {password} (shown once; only its hash is stored)",
-        file=sys.stderr,
-        flush=True,
-    )
     return password

@@ -127,7 +127,7 @@ def parse_metadata(raw: bytes) -> DistributionMetadata:
     for field_name in INFO_FIELDS:
         value = getattr(parsed, field_name, None)
         if isinstance(value, tuple | list):
-            value = [str(item) for item in value]
+            value = [str(item) for item in value] or None  # the JSON API shows null, not []
         info[field_name] = value if value not in (None, "UNKNOWN") else None
     if not info.get("name") or not info.get("version"):
         raise InvalidUpload("Invalid distribution: its metadata has no Name or no Version")

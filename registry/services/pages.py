@@ -27,6 +27,13 @@ class Page:
         return cls(body, content_type, hashlib.blake2b(body, digest_size=16).hexdigest())
 
 
+@dataclass(frozen=True)
+class Redirect:
+    """A read answer that sends the client elsewhere (302), e.g. to the upstream index."""
+
+    location: str
+
+
 class PageCache:
     """A bounded LRU of pages keyed by what they show, valid for one serial each."""
 

@@ -15,13 +15,22 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..errors import AlreadyExists, FileExists, InvalidUpload, NotFound, TooLarge
 from ..models import FileRecord
 from ..storage.base import StoredObject
-from .context import Services
-from .distribution import ParsedFilename, check_name, check_version, inspect_distribution, parse_filename
+from .distribution import (
+    DistributionMetadata,
+    ParsedFilename,
+    check_name,
+    check_version,
+    inspect_distribution,
+    parse_filename,
+)
+
+if TYPE_CHECKING:
+    from .context import Services
 
 _CHUNK = 1024 * 1024
 FILETYPES = ("bdist_wheel", "sdist")
@@ -55,23 +64,34 @@ class UploadOutcome:
     created: bool  # False when identical bytes were already there
 
 
+class Hashing:
+    """The digests a record keeps, computed chunk by chunk as bytes go by."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._sha256 = hashlib.sha256()
+        self._md5 = hashlib.md5(usedforsecurity=False)
+        self._blake2 = hashlib.blake2b(digest_size=32)
+
+    def update(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        self._sha256.update(chunk)
+        self._md5.update(chunk)
+        self._blake2.update(chunk)
+
+    def digests(self) -> Digests:
+        return Digests(self.size, self._sha256.hexdigest(), self._md5.hexdigest(), self._blake2.hexdigest())
+
+
 def hash_stream(stream: BinaryIO, max_size: int) -> Digests:
     """Hash a stream from its start in one pass, refusing it past ``max_size`` bytes."""
     stream.seek(0)
-    sha256, md5, blake2 = (
-        hashlib.sha256(),
-        hashlib.md5(usedforsecurity=False),
-        hashlib.blake2b(digest_size=32),
-    )
-    size = 0
+    hashing = Hashing()
     while chunk := stream.read(_CHUNK):
-        size += len(chunk)
-        if size > max_size:
+        if hashing.size + len(chunk) > max_size:
             raise TooLarge(f"File too large: the limit is {max_size} bytes")
-        sha256.update(chunk)
-        md5.update(chunk)
-        blake2.update(chunk)
-    return Digests(size, sha256.hexdigest(), md5.hexdigest(), blake2.hexdigest())
+        hashing.update(chunk)
+    return hashing.digests()
 
 
 def check_form(form: UploadForm) -> ParsedFilename:
@@ -146,7 +166,22 @@ def upload(services: Services, form: UploadForm, uploader: str, *, overwrite: bo
             raise file_exists_error(parsed.filename, existing.sha256)
     metadata = inspect_distribution(form.content, parsed, digests.size, config["pypi.max_unpacked_size"])
     is_wheel = parsed.packagetype == "bdist_wheel"
-    record = FileRecord(
+    record = new_record(parsed, digests, metadata, uploader=uploader)
+    if existing is not None:
+        return UploadOutcome(
+            replace_file(services, existing, record, form.content, metadata.raw), created=True
+        )
+    store_file(services, record, form.content, metadata.raw if is_wheel else None)
+    return UploadOutcome(record_file(services, record), created=True)
+
+
+def new_record(
+    parsed: ParsedFilename, digests: Digests, metadata: DistributionMetadata | None, **fields: Any
+) -> FileRecord:
+    """The record of a file from its name, its bytes and its own metadata (if it could be read);
+    ``fields`` set the rest (``uploader``, ``origin`` ...)."""
+    is_wheel = parsed.packagetype == "bdist_wheel"
+    return FileRecord(
         project=parsed.project,
         version=str(parsed.version),
         filename=parsed.filename,
@@ -155,18 +190,11 @@ def upload(services: Services, form: UploadForm, uploader: str, *, overwrite: bo
         sha256=digests.sha256,
         md5=digests.md5,
         blake2b_256=digests.blake2b_256,
-        requires_python=metadata.requires_python,
-        uploader=uploader,
-        metadata_sha256=hashlib.sha256(metadata.raw).hexdigest() if is_wheel else "",
+        requires_python=metadata.requires_python if metadata else "",
+        metadata_sha256=hashlib.sha256(metadata.raw).hexdigest() if metadata and is_wheel else "",
         python_version=parsed.python_version,
-        info=metadata.info,
-    )
-    if existing is not None:
-        return UploadOutcome(
-            replace_file(services, existing, record, form.content, metadata.raw), created=True
-        )
-    store_file(services, record, form.content, metadata.raw if is_wheel else None)
-    return UploadOutcome(record_file(services, record), created=True)
+        info=metadata.info if metadata else {},
+    ).with_changes(**fields)
 
 
 def storage_meta(record: FileRecord) -> dict[str, str]:

@@ -32,6 +32,7 @@ class FileStorage(Storage):
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._tmp_ready = False
 
     @classmethod
     def from_config(cls, config: Config) -> FileStorage:
@@ -48,9 +49,12 @@ class FileStorage(Storage):
         self._path(key)
         return self.root / _META_DIR / (key + ".json")
 
-    def _write_temp(self, source: BinaryIO | bytes) -> Path:
+    def _write_temp(self, source: BinaryIO | bytes, durable: bool) -> Path:
+        """Write to a temp file beside the target; ``durable`` flushes it to disk first."""
         tmp_dir = self.root / _TMP_DIR
-        tmp_dir.mkdir(parents=True, exist_ok=True)
+        if not self._tmp_ready:
+            tmp_dir.mkdir(parents=True, exist_ok=True)
+            self._tmp_ready = True
         handle, name = tempfile.mkstemp(dir=tmp_dir)
         try:
             with os.fdopen(handle, "wb") as out:
@@ -59,7 +63,8 @@ class FileStorage(Storage):
                 else:
                     shutil.copyfileobj(source, out, _CHUNK)
                 out.flush()
-                os.fsync(out.fileno())
+                if durable:
+                    os.fdatasync(out.fileno())
         except BaseException:
             os.unlink(name)
             raise
@@ -70,7 +75,7 @@ class FileStorage(Storage):
         if target.exists():
             raise AlreadyExists(f"{key} already exists")
         try:
-            temp = self._write_temp(source)
+            temp = self._write_temp(source, durable=True)
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.link(temp, target)
@@ -86,7 +91,9 @@ class FileStorage(Storage):
         path = self._meta_path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            temp = self._write_temp(json.dumps(dict(meta)).encode())
+            # Not flushed: the meta copy only serves rebuilds, and a rebuild re-derives it from
+            # the file itself if it was lost.
+            temp = self._write_temp(json.dumps(dict(meta)).encode(), durable=False)
             os.replace(temp, path)
         except OSError as exc:
             raise BackendUnavailable(f"cannot write metadata of {key}: {exc.strerror}") from exc

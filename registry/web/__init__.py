@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, request
 
-from . import access, errors, files, health, json_api, manage, simple, upload
+from . import access, caching, errors, files, health, json_api, manage, simple, upload
 from .common import services
 
 
 def _start_services() -> None:
-    services().start()
+    if request.endpoint not in health.NO_BACKEND_ENDPOINTS:
+        services().start()
 
 
 def init_app(app: Flask) -> None:
     app.url_map.strict_slashes = False
     errors.init_app(app)
+    caching.init_app(app)
     app.before_request(_start_services)
     for blueprint in (simple.bp, upload.bp, files.bp, json_api.bp, manage.bp, health.bp):
         app.register_blueprint(blueprint)

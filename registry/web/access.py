@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response
 from ..access import Access, Identity
 from ..access.tokens import create_token, list_tokens, parse_expiry, revoke_token
 from ..errors import Forbidden, InvalidRequest
-from .caching import apply_cache_policy, vary_unless_public
+from .caching import apply_cache_policy
 from .common import LOG_USER, identity, services
 
 bp = Blueprint("tokens", __name__, url_prefix="/manage/tokens")
@@ -128,5 +128,4 @@ class HideCredentials:
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
-    app.after_request(vary_unless_public)
     app.wsgi_app = HideCredentials(app.wsgi_app)  # type: ignore[method-assign]

@@ -1,47 +1,93 @@
 """Cache-Control rules, in one table, applied in one place.
 
-| policy   | used for                                   | Cache-Control                                  |
-| -------- | ------------------------------------------ | ---------------------------------------------- |
-| file     | a package or metadata file, public reads   | public, max-age=31536000, immutable            |
-| index    | index pages and JSON API, public reads     | public, max-age=<pypi.index_max_age>           |
-| private  | any read answer when reads need a login    | private, no-cache (+ Vary: Authorization)      |
-| never    | errors, uploads, management, health        | no-store                                       |
+Views name a policy; this module turns the name into headers, and an ``after_request`` hook
+makes two rules hold for every answer, whatever a view did: an error (4xx/5xx, including
+401/403/404) is ``no-store``, and an answer without a policy is ``no-store`` too, so nothing
+is cached unless a view asked for it. ``docs/caching.md`` lists every route with its headers.
 
+| policy  | used for                                  | Cache-Control                   | Vary          |
+| ------- | ----------------------------------------- | ------------------------------- | ------------- |
+| file    | package and metadata files, public reads  | public, max-age=31536000,       |               |
+|         |                                           | immutable                       |               |
+| index   | index pages and JSON API, public reads    | public, max-age=A, s-maxage=B,  | (Accept)      |
+|         |                                           | stale-while-revalidate=C        |               |
+| private | any read answer when reads need a login   | private, no-cache               | Authorization |
+| never   | errors, uploads, management, health, rest | no-store                        |               |
+
+A, B and C are ``pypi.index_max_age``, ``pypi.index_cdn_max_age`` and
+``pypi.index_stale_while_revalidate``: a new upload shows through the CDN within B + C seconds.
 A file's URL contains the start of its sha256, so "immutable" stays true even if a file were
-ever replaced. Index pages are revalidated cheaply with their ETag.
+ever replaced. Index pages carry an ETag, so revalidating them costs a 304.
+
+Firebase Hosting caches 404s for 10 minutes unless the answer says otherwise, and keys its cache
+on ``Authorization`` by itself; ``no-store`` on errors is what makes a new project visible at
+once, and ``private`` keeps per-user answers out of the shared cache.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, current_app, g
 from werkzeug.wrappers import Response
 
 FILE_MAX_AGE = 365 * 24 * 3600
+POLICIES = ("file", "index", "private", "never")
 
 
-def apply_cache_policy(response: Response, policy: str, max_age: int = 0) -> Response:
-    """Set Cache-Control (and Vary) on ``response`` for one of the policies above."""
+def cache_control(policy: str, settings: Mapping[str, Any]) -> str:
+    """The Cache-Control value for ``policy``; ``settings`` holds the ``pypi.index_*`` values.
+
+    >>> cache_control("index", {"pypi.index_max_age": 60, "pypi.index_cdn_max_age": 60,
+    ...                         "pypi.index_stale_while_revalidate": 30})
+    'public, max-age=60, s-maxage=60, stale-while-revalidate=30'
+
+    :raises ValueError: unknown policy.
+    """
     if policy == "file":
-        response.headers["Cache-Control"] = f"public, max-age={FILE_MAX_AGE}, immutable"
-    elif policy == "index":
-        response.headers["Cache-Control"] = f"public, max-age={max_age}"
-    elif policy == "private":
-        response.headers["Cache-Control"] = "private, no-cache"
+        return f"public, max-age={FILE_MAX_AGE}, immutable"
+    if policy == "index":
+        value = f"public, max-age={settings['pypi.index_max_age']}"
+        value += f", s-maxage={settings['pypi.index_cdn_max_age']}"
+        stale = settings["pypi.index_stale_while_revalidate"]
+        return value + (f", stale-while-revalidate={stale}" if stale else "")
+    if policy == "private":
+        return "private, no-cache"
+    if policy == "never":
+        return "no-store"
+    raise ValueError(f"unknown cache policy {policy!r}")
+
+
+def apply_cache_policy(response: Response, policy: str) -> Response:
+    """Set Cache-Control (and Vary) on ``response`` for one of the policies above."""
+    response.headers["Cache-Control"] = cache_control(policy, current_app.extensions["registry"].config)
+    if policy == "private":
         response.vary.add("Authorization")
-    elif policy == "never":
-        response.headers["Cache-Control"] = "no-store"
-    else:
-        raise ValueError(f"unknown cache policy {policy!r}")
+    return response
+
+
+def _enforce(response: Response) -> Response:
+    """Errors and answers without a policy are never cached (runs after every view)."""
+    if response.status_code >= 400 or "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = cache_control("never", {})
     return response
 
 
 # -- Who asked (access control) ------------------------------------------------------------
-# Only an answer that is the same for every caller is ``public``; every other answer (private
-# reads, errors, uploads, management) depends on who asked, so it also says
-# ``Vary: Authorization``. docs/access.md has the full table.
+# An answer that is not ``public`` and that depended on who asked (the view looked at the
+# caller's credentials: every read, upload and management route does) also says
+# ``Vary: Authorization``, so no cache can hand one caller's answer to another, even an
+# error such as a 404 for a project hidden from this caller. docs/access.md has the rules.
 
 
-def vary_unless_public(response: Response) -> Response:
-    """Add ``Vary: Authorization`` to every answer that is not ``public`` (runs after every view)."""
-    if not response.headers.get("Cache-Control", "").startswith("public"):
+def vary_on_caller(response: Response) -> Response:
+    """Add ``Vary: Authorization`` to a non-public answer that depended on the caller."""
+    if g.get("asked_who") and not response.headers.get("Cache-Control", "").startswith("public"):
         response.vary.add("Authorization")
     return response
+
+
+def init_app(app: Flask) -> None:
+    app.after_request(vary_on_caller)
+    app.after_request(_enforce)  # registered last, so it runs first

@@ -39,6 +39,7 @@ def identity() -> Identity:
     :raises TooManyRequests: too many failed logins for this name or address.
     """
     if "identity" not in g:
+        g.asked_who = True  # the answer now depends on the caller (see caching.vary_on_caller)
         g.identity = _authenticate()
         if g.identity.authenticated:
             request.environ[LOG_USER] = g.identity.log_label
@@ -56,7 +57,7 @@ def require_read(project: str | None = None, hidden: NotFound | None = None) -> 
     caller = identity()
     access = services().access
     if project is None:
-        access.require(caller, caller.authenticated or access.can_read(caller), "read this registry")
+        access.require(caller, access.can_list(caller), "read this registry")
     else:
         access.require_read(caller, project, hidden or NotFound(f"Project {project!r} not found"))
     return caller
@@ -65,16 +66,27 @@ def require_read(project: str | None = None, hidden: NotFound | None = None) -> 
 def read_policy(response: Response, public: bool) -> Response:
     """Cache headers for a read answer: shareable when it is the same for everyone."""
     if public:
-        return apply_cache_policy(response, "index", services().config["pypi.index_max_age"])
+        return apply_cache_policy(response, "index")
     return apply_cache_policy(response, "private")
 
 
 def page_response(page: Page, *, public: bool, vary_accept: bool = False) -> Response:
     """A rendered page with its ETag, answering 304 to a matching ``If-None-Match``."""
-    content_type = page.content_type + ("; charset=utf-8" if page.content_type.startswith("text/") else "")
-    response = Response(page.body, content_type=content_type)
+    if "If-None-Match" in request.headers and request.if_none_match.contains(page.etag):
+        response = Response(status=304)
+        response.headers.remove("Content-Type")
+    else:
+        content_type = page.content_type + (
+            "; charset=utf-8" if page.content_type.startswith("text/") else ""
+        )
+        response = Response(page.body, content_type=content_type)
     response.set_etag(page.etag)
     if vary_accept:
         response.vary.add("Accept")
-    read_policy(response, public)
-    return response.make_conditional(request)
+    return read_policy(response, public)
+
+
+def public_base_url() -> str:
+    """The base for absolute links: ``pypi.public_url`` if set, else this request's root."""
+    configured: str = services().config["pypi.public_url"]
+    return configured or request.url_root

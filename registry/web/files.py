@@ -3,7 +3,8 @@
 ``/packages/<project>/<sha256 prefix>/<filename>`` serves a file, and the same URL plus
 ``.metadata`` its PEP 658 core metadata. The hash prefix in the path makes the URL change if the
 bytes ever did, so files are cached as immutable. ``Range`` is honoured (uv reads wheel
-metadata by range), with ``ETag``/``If-None-Match`` and ``HEAD``.
+metadata by range), with ``ETag``/``If-None-Match`` and ``HEAD``. A file not stored here is
+handed to the upstream fallback (``services.fallback``), which redirects, streams or fetches it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from werkzeug.wsgi import wrap_file
 
 from ..errors import NotFound
 from ..models import FileRecord
+from ..services.fetch import Proxied
+from ..services.pages import Redirect
 from ..services.upload import stored_matches
 from .caching import apply_cache_policy
 from .common import require_read, services
@@ -94,9 +97,23 @@ def _file_response(stream: BinaryIO, size: int, etag: str, mimetype: str) -> Res
 
 @bp.get("/packages/<project>/<digest>/<filename>")
 def download(project: str, digest: str, filename: str) -> Response:
-    """Serve a package file or its core metadata file."""
-    require_read(canonicalize_name(project), NotFound(f"File {filename!r} not found"))
-    record, wants_metadata = _find_record(project, digest, filename)
+    """Serve a package file or its core metadata file (from upstream if configured and missing)."""
+    name = canonicalize_name(project)
+    caller = require_read(name, NotFound(f"File {filename!r} not found"))
+    try:
+        record, wants_metadata = _find_record(project, digest, filename)
+    except NotFound:
+        stream = request.method == "GET" and request.range is None
+        found = services().fallback.missing_file(services(), caller, project, digest, filename, stream=stream)
+        if isinstance(found, Redirect):
+            return apply_cache_policy(redirect(found.location, code=302), "never")
+        if isinstance(found, Proxied):
+            return _read_policy(_proxied_response(found), name)
+        record, wants_metadata = found, False
+    return _read_policy(_stored_response(record, wants_metadata), name)
+
+
+def _stored_response(record: FileRecord, wants_metadata: bool) -> Response:
     storage = services().storage
     key = record.metadata_key if wants_metadata else record.key
     if not wants_metadata and (url := storage.download_url(key)):
@@ -105,7 +122,8 @@ def download(project: str, digest: str, filename: str) -> Response:
     if services().config["pypi.allow_overwrite"]:
         checked = stored_matches(services(), record, stored, wants_metadata)
         if checked is None:  # replaced a moment ago: never serve the new bytes under this URL
-            raise NotFound(f"File {filename!r} not found")
+            shown = record.filename + (METADATA_SUFFIX if wants_metadata else "")
+            raise NotFound(f"File {shown!r} not found")
         stored = checked
     etag = record.metadata_sha256 if wants_metadata else record.sha256
     mimetype = "text/plain" if wants_metadata else "application/octet-stream"
@@ -115,8 +133,23 @@ def download(project: str, digest: str, filename: str) -> Response:
         response.set_etag(etag)
         response.accept_ranges = "bytes"
         response.content_length = stored.size
-    else:
-        response = _file_response(stored.stream, stored.size, etag, mimetype)
-    if services().access.is_public(record.project):
+        return response
+    return _file_response(stored.stream, stored.size, etag, mimetype)
+
+
+def _proxied_response(proxied: Proxied) -> Response:
+    """Bytes arriving from upstream, passed on as they come (the body closes itself)."""
+    response = Response(proxied.body, mimetype=proxied.mimetype, direct_passthrough=True)
+    response.set_etag(proxied.etag)
+    if proxied.size is not None:
+        response.content_length = proxied.size
+    return response
+
+
+def _read_policy(response: Response, project: str) -> Response:
+    """Shareable when every caller may read ``project``; private otherwise."""
+    if "Cache-Control" in response.headers:
+        return response
+    if services().access.is_public(project):
         return apply_cache_policy(response, "file")
     return apply_cache_policy(response, "private")

@@ -1,17 +1,34 @@
-"""``/health``: is every backend usable? And ``/``: a short page saying how to use the index."""
+"""Health checks, and ``/``: a short page saying how to use the index.
+
+``/health`` checks every backend (readiness, as in pypicloud): Cloud Run's startup probe uses
+it, so a revision whose bucket or database is unusable never gets traffic, and the first
+request finds the clients warm. ``/health/live`` is liveness: it answers while the process
+serves requests and touches no backend, so a Firestore or GCS outage never makes Cloud Run
+restart healthy instances (a restart cannot fix a backend and would add cold starts).
+"""
 
 from __future__ import annotations
 
 from html import escape
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 from werkzeug.wrappers import Response
 
 from ..errors import RegistryError
 from .caching import apply_cache_policy
-from .common import services
+from .common import public_base_url, services
 
 bp = Blueprint("health", __name__)
+
+
+#: Endpoints that must answer without touching a backend (no first-use start-up work either).
+NO_BACKEND_ENDPOINTS = frozenset({"health.live"})
+
+
+@bp.get("/health/live")
+def live() -> Response:
+    """Answer 200 while this process serves requests (liveness); touch no backend."""
+    return apply_cache_policy(jsonify({"status": "ok"}), "never")
 
 
 @bp.get("/health")
@@ -36,7 +53,7 @@ def health() -> Response:
 @bp.get("/")
 def home() -> Response:
     """Show the index and upload URLs with copy-paste commands."""
-    root = escape(request.url_root)
+    root = escape(public_base_url())
     body = f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>Python package registry</title></head>
 <body>

@@ -8,8 +8,7 @@ from werkzeug.wrappers import Response
 
 from ..errors import NotFound
 from ..services.project_json import project_document
-from .caching import apply_cache_policy
-from .common import page_response, require_read, services
+from .common import page_response, public_base_url, require_read, services
 
 bp = Blueprint("json_api", __name__)
 
@@ -18,10 +17,9 @@ def _document(project: str, version: str | None) -> Response:
     normalized = canonicalize_name(project)
     if normalized != project:
         suffix = f"{version}/json" if version else "json"
-        response = redirect(f"{request.script_root}/pypi/{normalized}/{suffix}", code=301)
-        return apply_cache_policy(response, "never")
+        return redirect(f"{request.script_root}/pypi/{normalized}/{suffix}", code=301)
     require_read(normalized, NotFound(f"Project {normalized!r} not found"))
-    page = project_document(services(), normalized, version, request.url_root)
+    page = project_document(services(), normalized, version, public_base_url())
     return page_response(page, public=services().access.is_public(normalized))
 
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+
 from flask import Blueprint, redirect, request
 from packaging.utils import canonicalize_name
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
 from werkzeug.wrappers import Response
 
 from ..errors import NotFound
 from ..services import simple
+from ..services.pages import Redirect
 from .caching import apply_cache_policy
 from .common import page_response, require_read, services
 
@@ -15,17 +20,24 @@ bp = Blueprint("simple", __name__)
 
 
 def _content_type() -> str:
-    accept = request.headers.get("Accept", "").strip()
-    best = request.accept_mimetypes.best_match(list(simple.OFFERED)) if accept else None
     # An unencoded "+" in a query string arrives as a space: "v1+json" is what was meant.
     requested_format = request.args.get("format", "").replace(" ", "+")
+    return _negotiate(request.headers.get("Accept", "").strip(), requested_format)
+
+
+@functools.lru_cache(maxsize=256)
+def _negotiate(accept: str, requested_format: str) -> str:
+    """The content type for an Accept header and ``format`` value (clients send few distinct ones).
+
+    :raises NotAcceptable: nothing offered fits (not cached: lru_cache keeps only returns).
+    """
+    best = parse_accept_header(accept, MIMEAccept).best_match(list(simple.OFFERED)) if accept else None
     return simple.choose_content_type(requested_format, best, bool(accept))
 
 
 def _redirect_to(path: str) -> Response:
     query = request.query_string.decode("latin-1")
-    response = redirect(request.script_root + path + (f"?{query}" if query else ""), code=301)
-    return apply_cache_policy(response, "never")
+    return redirect(request.script_root + path + (f"?{query}" if query else ""), code=301)
 
 
 @bp.get("/simple")
@@ -61,5 +73,7 @@ def project(project: str) -> Response:
         return _redirect_to(f"/simple/{normalized}/")
     require_read(normalized, NotFound(f"Project {normalized!r} not found"))
     content_type = _content_type()
-    page = simple.project_page(services(), normalized, content_type)
-    return page_response(page, public=services().access.is_public(normalized), vary_accept=True)
+    answer = simple.project_page(services(), normalized, content_type)
+    if isinstance(answer, Redirect):
+        return apply_cache_policy(redirect(answer.location, code=302), "never")
+    return page_response(answer, public=services().access.is_public(normalized), vary_accept=True)

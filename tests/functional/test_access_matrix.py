@@ -7,7 +7,8 @@
 In each, project ``pub`` has no rules, ``secret`` is readable by one user only (``uploader``,
 or the owner in personal mode), ``other`` is the project the ``other`` token is scoped to.
 Cells are ``<status><cache>``: ``p`` public (shareable, no ``Vary: Authorization``), ``v``
-private with ``Vary: Authorization``, ``n`` ``no-store`` with ``Vary: Authorization``.
+private with ``Vary: Authorization``, ``n`` ``no-store`` with ``Vary: Authorization`` (the
+answer depended on the caller), ``s`` ``no-store`` the same for everyone.
 """
 
 from __future__ import annotations
@@ -46,9 +47,9 @@ MODES: dict[str, dict[str, str]] = {
 
 EXPECTED = {
     "open": """
-        home             200n 200n 200n 200n 200n 200n
-        health           200n 200n 200n 200n 200n 200n
-        simple-redirect  301n 301n 301n 301n 301n 301n
+        home             200s 200s 200s 200s 200s 200s
+        health           200s 200s 200s 200s 200s 200s
+        simple-redirect  301s 301s 301s 301s 301s 301s
         index            200v 200v 200v 200v 200v 401n
         project          200p 200p 200p 200p 200p 401n
         hidden-project   404n 404n 200v 200v 404n 401n
@@ -69,9 +70,9 @@ EXPECTED = {
         token-create     401n 201n 201n 201n 403n 401n
     """,
     "personal": """
-        home             200n 200n 200n 200n 200n 200n
-        health           200n 200n 200n 200n 200n 200n
-        simple-redirect  301n 301n 301n 301n 301n 301n
+        home             200s 200s 200s 200s 200s 200s
+        health           200s 200s 200s 200s 200s 200s
+        simple-redirect  301s 301s 301s 301s 301s 301s
         index            200v 200v 200v 200v 200v 401n
         project          200p 200p 200p 200p 200p 401n
         hidden-project   404n 404n 404n 200v 404n 401n
@@ -92,9 +93,9 @@ EXPECTED = {
         token-create     401n 201n 201n 201n 403n 401n
     """,
     "org": """
-        home             200n 200n 200n 200n 200n 200n
-        health           200n 200n 200n 200n 200n 200n
-        simple-redirect  301n 301n 301n 301n 301n 301n
+        home             200s 200s 200s 200s 200s 200s
+        health           200s 200s 200s 200s 200s 200s
+        simple-redirect  301s 301s 301s 301s 301s 301s
         index            401n 200v 200v 200v 200v 401n
         project          401n 200v 200v 200v 403n 401n
         hidden-project   401n 404n 200v 200v 403n 401n
@@ -198,8 +199,8 @@ def cache_class(response: requests.Response) -> str:
         return "p"
     if "private" in control and varies:
         return "v"
-    if "no-store" in control and varies:
-        return "n"
+    if "no-store" in control:
+        return "n" if varies else "s"
     return f"?({control!r}, Vary={response.headers.get('Vary')!r})"
 
 

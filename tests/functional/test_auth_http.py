@@ -57,10 +57,6 @@ def single(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., R
         running.stop()
 
 
-def delete(server: RegistryServer, path: str, auth: tuple[str, str]) -> requests.Response:
-    return requests.delete(server.url + path, auth=auth, timeout=30)
-
-
 def comparable(response: requests.Response) -> tuple[object, ...]:
     headers = {k: v for k, v in response.headers.items() if k.lower() not in ("date", "server")}
     return response.status_code, response.reason, response.text, headers
@@ -184,8 +180,8 @@ def test_tokens_over_http(seeded: tuple[RegistryServer, dict[str, str]]) -> None
     assert server.get("simple/secret/", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
     assert server.get("manage/tokens", auth=("__token__", secret)).status_code == 403
 
-    assert delete(server, f"manage/tokens/{token_id}", auth=READER).status_code == 404
-    assert delete(server, f"manage/tokens/{token_id}", auth=UPLOADER).status_code == 200
+    assert server.delete(f"manage/tokens/{token_id}", auth=READER).status_code == 404
+    assert server.delete(f"manage/tokens/{token_id}", auth=UPLOADER).status_code == 200
     assert server.get("simple/secret/", auth=("__token__", secret)).status_code == 401
 
 
@@ -195,7 +191,7 @@ def test_admins_manage_everyones_tokens(server: RegistryServer) -> None:
     assert made.json()["permissions"] == ["read"]
     only = server.get("manage/tokens", auth=ADMIN, params={"user": READER[0]}).json()["tokens"]
     assert {token["user"] for token in only} == {READER[0]}
-    assert delete(server, f"manage/tokens/{made.json()['id']}", auth=ADMIN).status_code == 200
+    assert server.delete(f"manage/tokens/{made.json()['id']}", auth=ADMIN).status_code == 200
     assert server.post("manage/tokens", auth=READER, json={"user": UPLOADER[0]}).status_code == 403
 
 

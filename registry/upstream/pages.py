@@ -1,0 +1,223 @@
+"""Read an upstream index's project page: PEP 691 JSON or PEP 503 HTML, into one model.
+
+Everything the page says about a file is kept (hashes, requires-python, yanked and its reason,
+core-metadata availability and hash, size, upload time) so the registry can serve it on. HTML
+is read with the standard library's ``html.parser``; relative links are resolved against the
+page's final URL (after redirects) or its ``<base href>``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from html.parser import HTMLParser
+from types import MappingProxyType
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit
+
+from ..errors import UpstreamError
+from ..models import parse_time
+
+EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class UpstreamFile:
+    """One file as the upstream page lists it. ``url`` is absolute and carries no fragment."""
+
+    filename: str
+    url: str
+    hashes: Mapping[str, str] = field(default_factory=dict)
+    requires_python: str = ""
+    yanked: bool = False
+    yanked_reason: str = ""
+    has_metadata: bool = False
+    metadata_hashes: Mapping[str, str] = field(default_factory=dict)
+    size: int | None = None
+    upload_time: datetime | None = None
+
+    @property
+    def sha256(self) -> str:
+        """The upstream's sha256 if it gave a well-formed one, else ""."""
+        digest = self.hashes.get("sha256", "").lower()
+        return digest if len(digest) == 64 and all(c in "0123456789abcdef" for c in digest) else ""
+
+    @property
+    def metadata_sha256(self) -> str:
+        return self.metadata_hashes.get("sha256", "").lower()
+
+
+@dataclass(frozen=True)
+class UpstreamProject:
+    """A project page from upstream; ``serial`` changes each time the page is fetched again."""
+
+    name: str
+    url: str
+    files: tuple[UpstreamFile, ...]
+    serial: int = 0
+    api_version: str = ""
+    versions: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _hashes(value: object) -> Mapping[str, str]:
+    if not isinstance(value, dict):
+        return EMPTY
+    return MappingProxyType({str(k).lower(): str(v) for k, v in value.items() if isinstance(v, str)})
+
+
+def _time(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return parse_time(value)
+    except ValueError:
+        return None
+
+
+def _http_url(url: str) -> bool:
+    return urlsplit(url).scheme in ("http", "https")
+
+
+def parse_json(body: bytes, page_url: str) -> UpstreamProject:
+    """A PEP 691 project page.
+
+    :raises UpstreamError: not JSON, or not shaped like a project page.
+    """
+    try:
+        document = json.loads(body)
+        entries = document["files"]
+        if not isinstance(entries, list):
+            raise TypeError("files is not a list")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UpstreamError(f"The upstream index sent an unreadable JSON project page ({exc})") from exc
+    files = []
+    for entry in entries:
+        if not isinstance(entry, dict) or not entry.get("filename") or not entry.get("url"):
+            continue
+        url = urljoin(page_url, str(entry["url"]))
+        if not _http_url(url):
+            continue
+        metadata = entry.get("core-metadata", entry.get("dist-info-metadata", False))
+        yanked = entry.get("yanked", False)
+        size = entry.get("size")
+        files.append(
+            UpstreamFile(
+                filename=str(entry["filename"]),
+                url=urldefrag(url).url,
+                hashes=_hashes(entry.get("hashes")),
+                requires_python=str(entry.get("requires-python") or ""),
+                yanked=bool(yanked),
+                yanked_reason=yanked if isinstance(yanked, str) else "",
+                has_metadata=bool(metadata),
+                metadata_hashes=_hashes(metadata),
+                size=size if isinstance(size, int) and not isinstance(size, bool) and size > 0 else None,
+                upload_time=_time(entry.get("upload-time")),
+            )
+        )
+    meta = document.get("meta") if isinstance(document.get("meta"), dict) else {}
+    versions = document.get("versions")
+    return UpstreamProject(
+        name=str(document.get("name") or ""),
+        url=page_url,
+        files=tuple(files),
+        api_version=str(meta.get("api-version") or ""),
+        versions=tuple(str(v) for v in versions) if isinstance(versions, list) else (),
+    )
+
+
+def _fragment_hashes(fragment: str) -> Mapping[str, str]:
+    name, _, value = fragment.partition("=")
+    return MappingProxyType({name.lower(): value}) if name and value else EMPTY
+
+
+def _metadata_attribute(value: str | None) -> tuple[bool, Mapping[str, str]]:
+    """``data-core-metadata``: absent, ``true``, or ``<algorithm>=<hash>``."""
+    if value is None:
+        return False, EMPTY
+    if "=" in value:
+        return True, _fragment_hashes(value)
+    return value.strip().lower() != "false", EMPTY
+
+
+class _LinkParser(HTMLParser):
+    """Collects ``<a>`` elements, ``<base href>`` and ``pypi:`` meta tags."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.base: str | None = None
+        self.meta: dict[str, str] = {}
+        self.anchors: list[tuple[dict[str, str | None], str]] = []
+        self._open: dict[str, str | None] | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag == "base" and self.base is None and attributes.get("href"):
+            self.base = attributes["href"]
+        elif tag == "meta" and (attributes.get("name") or "").startswith("pypi:"):
+            self.meta[str(attributes["name"])] = attributes.get("content") or ""
+        elif tag == "a" and attributes.get("href"):
+            self._open, self._text = attributes, []
+
+    def handle_data(self, data: str) -> None:
+        if self._open is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._open is not None:
+            self.anchors.append((self._open, "".join(self._text).strip()))
+            self._open = None
+
+
+def parse_html(body: bytes, page_url: str, charset: str = "utf-8") -> UpstreamProject:
+    """A PEP 503 project page (with the data- attributes of PEPs 592, 629, 658 and 714)."""
+    parser = _LinkParser()
+    try:
+        text = body.decode(charset, errors="replace")
+    except LookupError:
+        text = body.decode("utf-8", errors="replace")
+    parser.feed(text)
+    parser.close()
+    base = urljoin(page_url, parser.base) if parser.base else page_url
+    files = []
+    for attributes, label in parser.anchors:
+        url, fragment = urldefrag(urljoin(base, str(attributes["href"])))
+        if not _http_url(url):
+            continue
+        filename = label or unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+        yanked_reason = attributes.get("data-yanked")
+        has_metadata, metadata_hashes = _metadata_attribute(
+            attributes.get("data-core-metadata", attributes.get("data-dist-info-metadata"))
+        )
+        files.append(
+            UpstreamFile(
+                filename=filename,
+                url=url,
+                hashes=_fragment_hashes(fragment),
+                requires_python=attributes.get("data-requires-python") or "",
+                yanked="data-yanked" in attributes,
+                yanked_reason=yanked_reason or "",
+                has_metadata=has_metadata,
+                metadata_hashes=metadata_hashes,
+            )
+        )
+    return UpstreamProject(
+        name="",
+        url=page_url,
+        files=tuple(files),
+        api_version=parser.meta.get("pypi:repository-version", ""),
+    )
+
+
+def parse_page(body: bytes, content_type: str, page_url: str) -> UpstreamProject:
+    """Parse by content type: JSON when the upstream said so, HTML otherwise."""
+    media_type, _, params = content_type.partition(";")
+    if "json" in media_type.lower():
+        return parse_json(body, page_url)
+    charset = "utf-8"
+    for param in params.split(";"):
+        key, _, value = param.strip().partition("=")
+        if key.lower() == "charset" and value:
+            charset = value.strip('"')
+    return parse_html(body, page_url, charset)

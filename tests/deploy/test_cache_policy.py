@@ -1,0 +1,145 @@
+"""Every row of the cache policy table in docs/caching.md, against a live gunicorn server.
+
+The rows are written here once; the test checks the server's answer for each (status,
+Cache-Control, Vary) and that the docs' table says exactly the same.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+import requests
+
+from registry.config import SETTINGS_BY_KEY
+from registry.web.caching import cache_control
+
+from .conftest import DEMO, Registry, upload
+from .servers import ROOT
+
+DEFAULTS = {key: s.parse(s.default) for key, s in SETTINGS_BY_KEY.items() if key.startswith("pypi.index")}
+INDEX = cache_control("index", DEFAULTS)
+FILE = cache_control("file", {})
+PRIVATE = "private, no-cache"
+NEVER = "no-store"
+WHO = "Authorization"  # the answer depended on who asked (docs/access.md)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One request, on a registry with public or private reads, and the headers it must get."""
+
+    request: str
+    reads: str
+    status: int
+    cache_control: str
+    vary: str
+    send: Callable[[Registry], requests.Response]
+
+
+def get(path: str, auth: str = "", **headers: str) -> Callable[[Registry], requests.Response]:
+    def send(reg: Registry) -> requests.Response:
+        sent = dict(headers)
+        if auth:
+            sent["Authorization"] = getattr(reg, auth) if auth in ("admin", "bob") else auth
+        url = reg.url + path.format(file=reg.file_path(), project=DEMO.name, version=DEMO.version)
+        return requests.get(url, headers=sent, allow_redirects=False, timeout=10)
+
+    return send
+
+
+def head(path: str) -> Callable[[Registry], requests.Response]:
+    return lambda reg: requests.head(reg.url + path.format(file=reg.file_path()), timeout=10)
+
+
+def conditional(path: str) -> Callable[[Registry], requests.Response]:
+    def send(reg: Registry) -> requests.Response:
+        etag = requests.get(reg.url + path, timeout=10).headers["ETag"]
+        return requests.get(reg.url + path, headers={"If-None-Match": etag}, timeout=10)
+
+    return send
+
+
+def post(path: str, auth: str = "") -> Callable[[Registry], requests.Response]:
+    def send(reg: Registry) -> requests.Response:
+        headers = {"Authorization": getattr(reg, auth)} if auth else {}
+        return requests.post(reg.url + path, headers=headers, timeout=10)
+
+    return send
+
+
+def upload_as(auth: str) -> Callable[[Registry], requests.Response]:
+    return lambda reg: upload(reg.url, reg.wheel, getattr(reg, auth) if auth else None)
+
+
+WRONG = "Basic d3Jvbmc6d3Jvbmc="  # wrong:wrong
+YANK = f"/manage/projects/{DEMO.name}/releases/{DEMO.version}"
+ROWS = (
+    Row("GET /simple/", "public", 200, INDEX, "Accept", get("/simple/")),
+    Row("GET /simple/<project>/", "public", 200, INDEX, "Accept", get("/simple/{project}/")),
+    Row("GET /simple/<project>/ with If-None-Match", "public", 304, INDEX, "Accept", conditional(f"/simple/{DEMO.name}/")),  # noqa: E501
+    Row("GET /pypi/<project>/json", "public", 200, INDEX, "", get("/pypi/{project}/json")),
+    Row("GET /pypi/<project>/<version>/json", "public", 200, INDEX, "", get("/pypi/{project}/{version}/json")),  # noqa: E501
+    Row("GET /packages/.../<file>", "public", 200, FILE, "", get("{file}")),
+    Row("GET /packages/.../<file>.metadata", "public", 200, FILE, "", get("{file}.metadata")),
+    Row("HEAD /packages/.../<file>", "public", 200, FILE, "", head("{file}")),
+    Row("GET /packages/.../<file> with Range", "public", 206, FILE, "", get("{file}", Range="bytes=0-9")),
+    Row("GET /simple/<unknown project>/", "public", 404, NEVER, WHO, get("/simple/no-such-project/")),
+    Row("GET /packages/<project>/<wrong hash>/<file>", "public", 404, NEVER, WHO, get("/packages/x/0000000000/y.whl")),  # noqa: E501
+    Row("GET /<unknown path>", "public", 404, NEVER, "", get("/no/such/page")),
+    Row("GET /simple/<unnormalized name>", "public", 301, NEVER, "", get("/simple/Deploy_Demo")),
+    Row("GET /simple/ with a wrong password", "public", 401, NEVER, WHO, get("/simple/", auth=WRONG)),
+    Row("POST / (upload) without credentials", "public", 401, NEVER, WHO, upload_as("")),
+    Row("POST / (upload) as a user", "public", 200, NEVER, WHO, upload_as("bob")),
+    Row("POST /manage/... as a non-admin", "public", 403, NEVER, WHO, post(YANK + "/yank", "bob")),
+    Row("POST /manage/... as an admin", "public", 200, NEVER, WHO, post(YANK + "/unyank", "admin")),
+    Row("GET /", "public", 200, NEVER, "", get("/")),
+    Row("GET /health", "public", 200, NEVER, "", get("/health")),
+    Row("GET /health/live", "public", 200, NEVER, "", get("/health/live")),
+    Row("GET /simple/ without credentials", "private", 401, NEVER, WHO, get("/simple/")),
+    Row("GET /simple/<project>/ as a user", "private", 200, PRIVATE, "Accept, Authorization", get("/simple/{project}/", "bob")),  # noqa: E501
+    Row("GET /pypi/<project>/json as a user", "private", 200, PRIVATE, "Authorization", get("/pypi/{project}/json", "bob")),  # noqa: E501
+    Row("GET /packages/.../<file> as a user", "private", 200, PRIVATE, "Authorization", get("{file}", "bob")),
+    Row("GET /packages/.../<file> without credentials", "private", 401, NEVER, WHO, get("{file}")),
+)  # fmt: skip
+
+
+def _vary(response: requests.Response) -> set[str]:
+    return {part.strip().lower() for part in response.headers.get("Vary", "").split(",") if part.strip()}
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("row", ROWS, ids=[f"{r.reads}: {r.request}" for r in ROWS])
+def test_row(row: Row, request: pytest.FixtureRequest) -> None:
+    registry: Registry = request.getfixturevalue(f"{row.reads}_registry")
+    response = row.send(registry)
+    assert response.status_code == row.status, response.text
+    assert response.headers.get("Cache-Control") == row.cache_control
+    assert _vary(response) == {v.strip().lower() for v in row.vary.split(",") if v.strip()}
+
+
+def _doc_rows() -> set[tuple[str, ...]]:
+    """The policy table in docs/caching.md, as (request, reads, status, Cache-Control, Vary)."""
+    text = (ROOT / "docs" / "caching.md").read_text()
+    table = text.split("<!-- policy table -->")[1]
+    rows = set()
+    for line in table.strip().splitlines():
+        cells = [cell.strip().strip("`") for cell in line.strip().strip("|").split("|")]
+        if len(cells) != 5 or cells[0] in ("request", "") or set(cells[0]) <= {"-", " "}:
+            continue
+        rows.add(tuple(re.sub(r"\s+", " ", cell) for cell in cells))
+    return rows
+
+
+def test_docs_table_matches_the_tested_rows() -> None:
+    expected = {(r.request, r.reads, str(r.status), r.cache_control, r.vary or "-") for r in ROWS}
+    assert _doc_rows() == expected
+
+
+def test_new_upload_visibility_bound_is_the_documented_one() -> None:
+    """A new upload shows through the CDN within s-maxage + stale-while-revalidate (defaults)."""
+    text = " ".join((ROOT / "docs" / "caching.md").read_text().split())
+    bound = DEFAULTS["pypi.index_cdn_max_age"] + DEFAULTS["pypi.index_stale_while_revalidate"]
+    assert f"within {bound} seconds" in text

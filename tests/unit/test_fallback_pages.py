@@ -1,0 +1,118 @@
+"""What a fallback page shows: upstream data served on, unusable files left out, PEP 708."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from registry.config import load_config
+from registry.errors import ConfigError
+from registry.services.context import Services
+from registry.services.fallback import Fallback
+from registry.services.simple import V1_JSON, project_page
+from registry.services.upload import UploadForm, upload
+from registry.upstream import UpstreamFile, UpstreamIndex, UpstreamProject
+from tests.distributions import Dist, wheel_bytes
+from tests.server import base_settings
+
+SHA = "c" * 64
+META = "d" * 64
+WHEN = datetime(2023, 3, 4, 5, 6, 7, tzinfo=UTC)
+
+
+class Fixed(UpstreamIndex):
+    """An upstream that always shows the same page."""
+
+    def __init__(self, files: tuple[UpstreamFile, ...]) -> None:
+        super().__init__("http://127.0.0.1:9/simple/")
+        self.files = files
+
+    def project(self, project: str) -> UpstreamProject:
+        return UpstreamProject(name="Demo", url=self.project_url(project), files=self.files, serial=1)
+
+
+FILES = (
+    UpstreamFile(
+        filename="demo-1.0-py3-none-any.whl",
+        url="http://127.0.0.1:9/f/demo-1.0-py3-none-any.whl",
+        hashes={"sha256": SHA},
+        requires_python=">=3.10",
+        yanked=True,
+        yanked_reason="bad build",
+        has_metadata=True,
+        metadata_hashes={"sha256": META},
+        size=4321,
+        upload_time=WHEN,
+    ),
+    UpstreamFile(filename="demo-1.1.tar.gz", url="http://127.0.0.1:9/f/demo-1.1.tar.gz"),  # no hash
+    UpstreamFile(
+        filename="other-1.0.tar.gz", url="http://127.0.0.1:9/f/other-1.0.tar.gz", hashes={"sha256": SHA}
+    ),
+    UpstreamFile(filename="demo-1.0.exe", url="http://127.0.0.1:9/f/demo-1.0.exe", hashes={"sha256": SHA}),
+)
+
+
+def make_services(tmp_path: Path, mode: str, **settings: str) -> Services:
+    services = Services.from_config(load_config(environ={}, overrides=base_settings(tmp_path)))
+    services.fallback = Fallback(mode, Fixed(FILES), always_show_upstream=settings.get("always") == "true")
+    return services
+
+
+def test_cache_mode_serves_the_upstream_data_on(tmp_path: Path) -> None:
+    services = make_services(tmp_path, "cache")
+    document = json.loads(project_page(services, "demo", V1_JSON).body)  # type: ignore[union-attr]
+    assert document["meta"] == {"api-version": "1.2", "tracks": ["http://127.0.0.1:9/simple/demo/"]}
+    (entry,) = document["files"]  # no hash, other project, unknown extension: left out
+    assert entry == {
+        "filename": "demo-1.0-py3-none-any.whl",
+        "url": f"../../packages/demo/{SHA[:16]}/demo-1.0-py3-none-any.whl",
+        "hashes": {"sha256": SHA},
+        "core-metadata": {"sha256": META},
+        "dist-info-metadata": {"sha256": META},
+        "yanked": "bad build",
+        "size": 4321,
+        "upload-time": "2023-03-04T05:06:07.000000Z",
+        "requires-python": ">=3.10",
+    }
+
+
+def test_redirect_mode_merges_with_links_to_upstream(tmp_path: Path) -> None:
+    services = make_services(tmp_path, "redirect", always="true")
+    dist = Dist("demo", "2.0")
+    form = UploadForm("demo", "2.0", "bdist_wheel", dist.wheel_name, io.BytesIO(wheel_bytes(dist)))
+    upload(services, form, "admin")
+    page = project_page(services, "demo", "text/html").body.decode()  # type: ignore[union-attr]
+    assert '<meta name="pypi:alternate-locations" content="http://127.0.0.1:9/simple/demo/">' in page
+    assert 'href="http://127.0.0.1:9/f/demo-1.1.tar.gz"' in page  # no hash needed: the client checks
+    assert f'href="http://127.0.0.1:9/f/demo-1.0-py3-none-any.whl#sha256={SHA}"' in page
+    assert "../../packages/demo/" in page  # our own upload
+
+
+def test_missing_url_turns_fallback_off_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="registry"):
+        fallback = Fallback.from_config(load_config(environ={}, overrides={"pypi.fallback": "cache"}))
+    assert fallback.upstream is None and not fallback.applies_to("anything")
+    assert "Upstream fallback is OFF" in caplog.text and "pypi.fallback_url is empty" in caplog.text
+    assert caplog.records[0].levelno == logging.WARNING
+
+
+def test_fallback_url_is_checked_and_its_password_never_echoed() -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_config(environ={}, overrides={"pypi.fallback_url": "ftp://bot:hunter2@x/simple"})
+    assert "hunter2" not in raised.value.message and "http://" in raised.value.message
+    config = load_config(environ={}, overrides={"pypi.fallback_url": "http://127.0.0.1:9/simple"})
+    assert config["pypi.fallback_url"] == "http://127.0.0.1:9/simple/"
+
+
+@pytest.mark.parametrize("name", ["lan-proxy", "personal-index", "organisation"])
+def test_usage_docs_show_the_configs_the_tests_use(name: str) -> None:
+    from tests.server import ROOT
+
+    config = (ROOT / "docs" / "configs" / f"{name}.ini").read_text().rstrip("\n")
+    assert f"```ini\n{config}\n```" in (ROOT / "docs" / "usage.md").read_text()
+    load_config(ROOT / "docs" / "configs" / f"{name}.ini", environ={})  # valid as written
