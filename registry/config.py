@@ -355,6 +355,15 @@ SETTINGS: tuple[Setting, ...] = (
         "further attempts get 429 (per process). 0 turns the limit off.",
     ),
     Setting(
+        "auth.trusted_proxy_hops",
+        "0",
+        parse_int,
+        "How many proxies in front of the registry append to `X-Forwarded-For` (a CDN, a load "
+        "balancer). The client address that failed logins are counted for is that many entries "
+        "from the right; 0 uses the connection's address. Behind a proxy left at 0, every client "
+        "shares one address: set this, or `auth.max_failures_per_address = 0`.",
+    ),
+    Setting(
         "auth.failure_window_seconds",
         "300",
         parse_int,

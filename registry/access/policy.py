@@ -16,6 +16,7 @@ project without rules, that is 404 (so a hidden project's existence does not lea
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -45,7 +46,9 @@ class Defaults:
             allow_delete=config["pypi.allow_delete"],
         )
 
+    @functools.cached_property
     def grants(self) -> Grants:
+        """The grants of a project without rules (computed once: asked on every request)."""
         found: dict[str, set[str]] = {}
         for principal in self.read:
             found.setdefault(principal, set()).add(READ)
@@ -68,7 +71,7 @@ def project_grants(directory: Directory, defaults: Defaults, project: str | None
     """The grants that apply to ``project``: its rules, or the defaults when it has none."""
     rules = directory.rules.get(project or "")
     if not rules:
-        return defaults.grants()
+        return defaults.grants
     found: dict[str, frozenset[str]] = {}
     for rule in rules:
         found[rule.principal] = found.get(rule.principal, frozenset()) | PERMISSION_VALUES[rule.permission]
@@ -107,7 +110,7 @@ class Policy:
 
     def can_by_default(self, identity: Identity, permission: str, project: str | None = None) -> bool:
         """Whether the caller would have ``permission`` on ``project`` if it had no rule."""
-        return allowed(identity, permission, project, self.defaults.grants())
+        return allowed(identity, permission, project, self.defaults.grants)
 
     def read_denial(self, identity: Identity, project: str | None) -> int:
         """The status for a denied read: what a project that does not exist would answer."""

@@ -20,13 +20,25 @@ def services() -> Services:
     return found
 
 
+def client_address() -> str:
+    """The client's address for counting failed logins: from ``X-Forwarded-For`` behind
+    ``auth.trusted_proxy_hops`` proxies (only entries they added are trusted), else the socket's."""
+    hops: int = services().config["auth.trusted_proxy_hops"]
+    if hops:
+        forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",")]
+        forwarded = [part for part in forwarded if part]
+        if len(forwarded) >= hops:
+            return forwarded[-hops]
+    return request.remote_addr or ""
+
+
 def _authenticate() -> Identity:
     if "Authorization" not in request.headers:
         return ANONYMOUS
     auth = request.authorization
     access = services().access
     if auth is not None and auth.type == "basic":
-        return access.authenticate(auth.username, auth.password, request.remote_addr or "")
+        return access.authenticate(auth.username, auth.password, client_address())
     if auth is not None and auth.type == "bearer" and auth.token:
         return access.authenticate_token(auth.token)
     raise Unauthorized("Unsupported Authorization header: use HTTP basic auth or a Bearer API token")

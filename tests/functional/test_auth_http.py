@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from registry import create_app
 from tests.access_helpers import READER, UPLOADER, seeded_server
 from tests.conftest import post_upload
 from tests.distributions import Dist, wheel_bytes
@@ -115,6 +116,24 @@ def test_repeated_failures_from_one_address_get_429(single: Callable[..., Regist
         assert server.get("simple/", auth=(f"spray-{index}", "guess")).status_code == 401
     blocked = server.get("simple/", auth=("spray-new", "guess"))
     assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 0
+
+
+def test_behind_a_proxy_the_forwarded_address_is_counted(tmp_path: Path) -> None:
+    settings = {
+        "auth.max_failures_per_user": "0",
+        "auth.max_failures_per_address": "2",
+        "auth.trusted_proxy_hops": "1",
+    }
+    app = create_app({**base_settings(tmp_path), **settings})
+    client = app.test_client()
+
+    def status(forwarded: str) -> int:
+        return client.get("/simple/", auth=("x", "guess"), headers={"X-Forwarded-For": forwarded}).status_code
+
+    assert [status("203.0.113.7"), status("198.51.100.1, 203.0.113.7")] == [401, 401]
+    assert status("203.0.113.7") == 429, "a client-written left part does not change the address"
+    assert status("203.0.113.8") == 401, "another client behind the same proxy is not blocked"
+    app.extensions["registry"].cache.close()
 
 
 def test_hidden_projects_are_left_out_of_listings(server: RegistryServer) -> None:
