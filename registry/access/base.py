@@ -247,6 +247,11 @@ class Access(ABC):
     def can_update_cache(self, identity: Identity, project: str | None = None) -> bool:
         return self.policy().may_update_cache(identity)
 
+    def has_rules(self, project: str) -> bool:
+        """Whether ``project`` has ``package.*`` rules: such a name belongs to this registry
+        (it is never looked up upstream, even before its first upload)."""
+        return project in self.directory().rules
+
     def is_public(self, project: str) -> bool:
         """Whether every caller may read ``project`` (so its answers may be cached publicly)."""
         return self.policy().is_public(project)

@@ -231,7 +231,8 @@ def project_page(services: Services, project: str, content_type: str) -> Page | 
     :raises UpstreamError | UpstreamTimeout: the fallback needed the upstream and it failed.
     """
     serial = services.cache.project_serial(project)
-    if services.fallback.applies_to(project):
+    # A name with package.* rules belongs here: never looked up upstream (dependency confusion).
+    if services.fallback.applies_to(project) and not services.access.has_rules(project):
         return services.fallback.project_page(services, project, serial, content_type)
     if serial is None:
         raise NotFound(f"Project {project!r} not found")

@@ -103,6 +103,8 @@ def download(project: str, digest: str, filename: str) -> Response:
     try:
         record, wants_metadata = _find_record(project, digest, filename)
     except NotFound:
+        if services().access.has_rules(name):  # a name reserved here is never fetched upstream
+            raise
         stream = request.method == "GET" and request.range is None
         found = services().fallback.missing_file(services(), caller, project, digest, filename, stream=stream)
         if isinstance(found, Redirect):

@@ -119,3 +119,23 @@ def test_delete_by_the_allow_delete_group(app: Flask) -> None:
     assert client.delete(path, auth=None).status_code == 401
     assert client.delete(path, auth=ALICE).status_code == 200
     assert client.get("/simple/deletable/").status_code == 404
+
+
+def test_a_name_with_rules_is_never_looked_up_upstream(tmp_path: Path) -> None:
+    """Dependency-confusion guard: rules set before the first upload reserve the name."""
+    app = create_app(
+        {
+            **base_settings(tmp_path),
+            "pypi.fallback": "redirect",
+            "pypi.fallback_url": "https://upstream.invalid/simple/",
+            "package.internal-lib.user.alice": "rw",
+        }
+    )
+    client = app.test_client()
+    assert client.get("/simple/internal-lib/", auth=ALICE).status_code == 404
+    assert (
+        client.get("/packages/internal-lib/0123456789abcdef/internal_lib-1.0.tar.gz", auth=ALICE).status_code
+        == 404
+    )
+    assert client.get("/simple/public-lib/").status_code == 302  # other names still go upstream
+    app.extensions["registry"].cache.close()
