@@ -1,29 +1,12 @@
-"""The Cache's document API (access data), through the public interface, for every backend.
-
-Add a backend to ``BACKENDS`` with a fixture that builds it against its emulator.
-"""
+"""The Cache's document API (access data), through the public interface, for every backend
+(the ``cache`` fixture in ``conftest.py`` yields each in turn)."""
 
 from __future__ import annotations
-
-from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
 from registry.cache import Cache
-from registry.cache.sqlite import SQLiteCache
 from registry.errors import AlreadyExists
-
-BACKENDS: dict[str, Callable[[Path], Cache]] = {
-    "sqlite": lambda tmp: SQLiteCache(tmp / "registry.sqlite3"),
-}
-
-
-@pytest.fixture(params=sorted(BACKENDS))
-def cache(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cache]:
-    built = BACKENDS[request.param](tmp_path)
-    yield built
-    built.close()
 
 
 def test_put_get_list_delete(cache: Cache) -> None:
