@@ -183,11 +183,13 @@ class Access(ABC):
         name = username.lower()
         password = password or ""
         directory = self.directory()
-        if name not in directory.users:  # perhaps added a moment ago, in another process
-            directory = self.directory(fresh=True)
         user = directory.users.get(name)
         if user is not None and self.memo.remembered(name, password, user.password_hash):
             return self._identity(directory, user)
+        # A full check reads the latest data (a user added or a password changed a moment ago,
+        # in another process), for known and unknown names alike so both cost the same.
+        directory = self.directory(fresh=True)
+        user = directory.users.get(name)
         retry_after = self.limiter.retry_after(name, address)
         if retry_after:
             raise TooManyRequests(f"Too many failed logins: try again in {retry_after} seconds", retry_after)

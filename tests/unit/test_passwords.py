@@ -169,3 +169,24 @@ def test_remembered_credentials_survive_a_lockout(access: Access) -> None:
         with pytest.raises(Unauthorized):
             access.authenticate("alice", "wrong-password", "")
     assert access.authenticate("alice", PASSWORD, "").username == "alice"
+
+
+def test_wrong_password_and_unknown_user_make_the_same_backend_reads(
+    access: Access, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On Firestore a read costs milliseconds: a difference in reads would be a timing oracle."""
+    access.limiter.limits = {"user": 0, "address": 0}
+    access.authenticate("alice", PASSWORD, "")
+    reads: list[str] = []
+    for method in ("docs_serial", "list_docs", "get_doc"):
+        original = getattr(access.cache, method)
+        monkeypatch.setattr(
+            access.cache, method, lambda *a, _m=method, _o=original, **k: (reads.append(_m), _o(*a, **k))[1]
+        )
+    counts = []
+    for name in ("alice", "nobody", "alice", "nobody"):
+        reads.clear()
+        with pytest.raises(Unauthorized):
+            access.authenticate(name, "wrong-password", "")
+        counts.append(list(reads))
+    assert counts[0] == counts[1] == counts[2] == counts[3]
