@@ -9,7 +9,8 @@ Starts the registry with gunicorn on loopback (``main:app``, 2 workers x 8 threa
 to the other core with ``taskset`` when there are two) or, without wrk, a bounded Python loop.
 Modes: ``open`` (everyone reads: anonymous, password, token) and ``org`` (reads need a login:
 password, token). Callers are measured in interleaved rounds and the median is shown, because
-a shared machine drifts. Run from the repository root::
+a shared machine drifts; the workers' CPU time per request (from /proc) is shown too, being
+steadier than throughput when other jobs share the cores. Run from the repository root::
 
     .venv/bin/python bench/auth_overhead.py [--duration 10] [--rounds 3] [--json FILE]
 """
@@ -33,6 +34,7 @@ import tempfile
 import threading
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
@@ -113,6 +115,20 @@ class Server:
         answer = requests.post(self.url, data=form, files={"content": (name, content)}, auth=USER, timeout=60)
         answer.raise_for_status()
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the workers have used so far: steadier than wall-clock
+        throughput when other jobs share the machine. 0 where /proc is missing."""
+        ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        total = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.process.pid:  # a worker: its parent is the master
+                total += int(fields[11]) + int(fields[12])
+        return total / ticks
+
     def stop(self) -> None:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
@@ -162,29 +178,60 @@ def with_python(url: str, header: str | None, duration: float) -> float:
     return sum(counts) / duration
 
 
-def in_process(work: Path) -> dict[str, float]:
-    """Microseconds per ``Access.authenticate`` call: full check, remembered, token."""
-    services = Services.from_config(
-        load_config(environ={}, overrides={"db.path": str(work / "db.sqlite3"), "storage.dir": str(work)})
-    )
-    access = services.access
-    manage.add_user(access, USER[0], USER[1])
-    _, token = create_token(access, USER[0])
+def in_process(work: Path, rounds: int) -> tuple[dict[str, float], dict[str, float]]:
+    """What the app itself spends, without network or gunicorn (steadier on a busy machine):
+    microseconds per ``/simple/<project>/`` through Flask's test client (median of interleaved
+    rounds), and per ``Access.authenticate`` call."""
+    from registry import create_app
 
-    def per_call(call: object, count: int) -> float:
+    app = create_app({"db.path": str(work / "db.sqlite3"), "storage.dir": str(work / "packages")})
+    access = app.extensions["registry"].access
+    manage.add_user(access, USER[0], USER[1], admin=True)
+    _, token = create_token(access, USER[0])
+    client = app.test_client()
+    name, content = wheel()
+    form = {
+        ":action": "file_upload",
+        "name": PROJECT,
+        "version": "1.0",
+        "content": (io.BytesIO(content), name),
+    }
+    assert client.post("/", data=form, auth=USER).status_code == 200
+    headers = {
+        "anonymous": {},
+        "password": {"Authorization": basic(*USER)},
+        "token": {"Authorization": basic("__token__", token)},
+    }
+
+    def per_request(sent: dict[str, str], count: int = 2000) -> float:
         start = time.perf_counter()
         for _ in range(count):
-            call()  # type: ignore[operator]
+            assert client.get(f"/simple/{PROJECT}/", headers=sent).status_code == 200
+        return (time.perf_counter() - start) / count * 1e6
+
+    for sent in headers.values():
+        per_request(sent, 300)
+    runs: dict[str, list[float]] = {caller: [] for caller in headers}
+    for _ in range(rounds):
+        for caller, sent in headers.items():
+            runs[caller].append(per_request(sent))
+    requests_us = {caller: statistics.median(found) for caller, found in runs.items()}
+
+    def per_call(call: Callable[[], object], count: int) -> float:
+        start = time.perf_counter()
+        for _ in range(count):
+            call()
         return (time.perf_counter() - start) / count * 1e6
 
     access.memo.ttl = 0
     full = per_call(lambda: access.authenticate(*USER), 20)
     access.memo.ttl = 60
     access.authenticate(*USER)
-    remembered = per_call(lambda: access.authenticate(*USER), 2000)
-    tokened = per_call(lambda: access.authenticate("__token__", token), 2000)
-    services.cache.close()
-    return {"password, first check": full, "password, remembered": remembered, "token": tokened}
+    remembered = per_call(lambda: access.authenticate(*USER), 5000)
+    tokened = per_call(lambda: access.authenticate("__token__", token), 5000)
+    app.extensions["registry"].cache.close()
+    calls_us = {"password, first check": full, "password, remembered": remembered, "token": tokened}
+    return requests_us, calls_us
 
 
 def main() -> None:
@@ -210,31 +257,52 @@ def main() -> None:
                 for header in callers.values():  # warm up: each worker has checked the password
                     load(url, header, 2)
                 rates: dict[str, list[float]] = {caller: [] for caller in callers}
+                cpu: dict[str, list[float]] = {caller: [] for caller in callers}
                 for _ in range(options.rounds):  # interleaved, so drift hits every caller alike
                     for caller, header in callers.items():
-                        rates[caller].append(load(url, header, options.duration))
+                        before = server.cpu_seconds()
+                        rate = load(url, header, options.duration)
+                        rates[caller].append(rate)
+                        cpu[caller].append((server.cpu_seconds() - before) / (rate * options.duration) * 1e6)
                 for caller, runs in rates.items():
                     results.append(
-                        {"mode": mode, "caller": caller, "rps": statistics.median(runs), "runs": runs}
+                        {
+                            "mode": mode,
+                            "caller": caller,
+                            "rps": statistics.median(runs),
+                            "runs": runs,
+                            "cpu_us": statistics.median(cpu[caller]),
+                        }
                     )
             finally:
                 server.stop()
-    baseline = next(float(row["rps"]) for row in results if row["caller"] == "anonymous")  # type: ignore[arg-type]
+    anonymous = next(row for row in results if row["caller"] == "anonymous")
+    base_rps, base_cpu = float(anonymous["rps"]), float(anonymous["cpu_us"])  # type: ignore[arg-type]
     tool = load.__name__.removeprefix("with_")
     print(f"load: {tool}, 8 connections, {options.duration:g}s x {options.rounds} rounds, interleaved")
-    print("| mode | caller | requests/s (median) | vs anonymous |")
-    print("| --- | --- | ---: | ---: |")
+    print("| mode | caller | requests/s (median) | vs anonymous | server CPU per request | vs anonymous |")
+    print("| --- | --- | ---: | ---: | ---: | ---: |")
     for row in results:
-        rps = float(row["rps"])  # type: ignore[arg-type]
-        print(f"| {row['mode']} | {row['caller']} | {rps:,.0f} | {100 * (rps / baseline - 1):+.1f}% |")
+        rps, cpu_us = float(row["rps"]), float(row["cpu_us"])  # type: ignore[arg-type]
+        print(
+            f"| {row['mode']} | {row['caller']} | {rps:,.0f} | {100 * (rps / base_rps - 1):+.1f}% "
+            f"| {cpu_us:,.0f} µs | {100 * (cpu_us / base_cpu - 1):+.1f}% |"
+        )
     with tempfile.TemporaryDirectory() as work:
-        costs = in_process(Path(work))
+        requests_us, calls_us = in_process(Path(work), options.rounds)
+    print(
+        "\n| in process (Flask test client), /simple/<project>/ | microseconds per request | vs anonymous |"
+    )
+    print("| --- | ---: | ---: |")
+    for caller, micros in requests_us.items():
+        print(f"| {caller} | {micros:,.0f} | {100 * (micros / requests_us['anonymous'] - 1):+.1f}% |")
     print("\n| Access.authenticate (in process) | microseconds per call |")
     print("| --- | ---: |")
-    for label, micros in costs.items():
+    for label, micros in calls_us.items():
         print(f"| {label} | {micros:,.1f} |")
     if options.json:
-        options.json.write_text(json.dumps({"http": results, "authenticate_us": costs}, indent=2) + "\n")
+        document = {"http": results, "request_us": requests_us, "authenticate_us": calls_us}
+        options.json.write_text(json.dumps(document, indent=2) + "\n")
 
 
 if __name__ == "__main__":
