@@ -40,6 +40,7 @@ from .models import (
 )
 from .passwords import CredentialMemo
 from .policy import Defaults, Policy
+from .tokens import PREFIX as TOKEN_PREFIX
 from .tokens import token_digest
 
 log = logging.getLogger("registry")
@@ -171,7 +172,8 @@ class Access(ABC):
     def authenticate(self, username: str | None, password: str | None, address: str = "") -> Identity:
         """The identity for basic-auth credentials; anonymous when none were sent.
 
-        ``__token__`` as the user name means the password is an API token.
+        ``__token__`` as the user name means the password is an API token; a token as the user
+        name with no password (``https://<token>@host/``) works too.
 
         :raises Unauthorized: wrong credentials (unknown users look exactly the same).
         :raises TooManyRequests: too many recent failures for this name or address.
@@ -180,6 +182,8 @@ class Access(ABC):
             return ANONYMOUS
         if username == TOKEN_USERNAME:
             return self.authenticate_token(password or "")
+        if username.startswith(TOKEN_PREFIX) and not password:  # https://<token>@host/simple/
+            return self.authenticate_token(username)
         name = username.lower()
         password = password or ""
         directory = self.directory()

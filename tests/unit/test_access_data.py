@@ -115,6 +115,7 @@ def test_tokens_create_list_revoke_expire(tmp_path: Path) -> None:
     assert secret not in json.dumps(access.cache.list_docs("token"))
     identity = access.authenticate("__token__", secret)
     assert identity.username == "bob" and identity.token == token
+    assert access.authenticate(secret, "").token == token  # https://<token>@host/simple/
     assert [found.id for found in list_tokens(access, "bob")] == [token.id]
     with pytest.raises(NotFound):
         revoke_token(access, token.id, owner="someone-else")
