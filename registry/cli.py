@@ -302,4 +302,6 @@ def config_docs() -> None:
     click.echo(settings_markdown(extra), nl=False)
 
 
-from . import cli_access  # noqa: E402, F401 - registers user, group, perm, token, access
+# Commands defined in their own modules register themselves on ``cli`` when imported:
+# user, group, perm, token, access (cli_access); rebuild, migrate (cli_data).
+from . import cli_access, cli_data  # noqa: E402, F401

@@ -14,6 +14,8 @@ import requests
 from tests.distributions import Dist, sdist_bytes, wheel_bytes
 from tests.server import ADMIN, RegistryServer, base_settings
 
+pytest_plugins = ["tests.emulators"]  # Firestore and GCS emulators, started on first use
+
 # From ../shared/TEST-SERVICES.md: keep google-auth off the metadata server and pip on the
 # registry under test only.
 CLIENT_ENV = {
@@ -41,27 +43,33 @@ def unique_name(request: pytest.FixtureRequest) -> str:
     return f"{stem}-{next(_names)}"
 
 
-def start_server(tmp: Path, **settings: str) -> RegistryServer:
+def start_server(tmp: Path, backend: dict[str, str] | None = None, **settings: str) -> RegistryServer:
+    """A live server on local backends, or on ``backend`` (settings from ``backend_settings``)."""
     merged = base_settings(tmp / "data")
+    merged.update(backend or {})
     merged.update(settings)
     return RegistryServer(settings=merged, log_dir=tmp / "logs").start()
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
-    """One registry with local backends, shared by the tests that only add their own projects."""
-    running = start_server(tmp_path_factory.mktemp("registry"))
+def server(
+    tmp_path_factory: pytest.TempPathFactory, backend_settings: Callable[[], dict[str, str]]
+) -> Iterator[RegistryServer]:
+    """One registry per backend pair, shared by the tests that only add their own projects."""
+    running = start_server(tmp_path_factory.mktemp("registry"), backend_settings())
     yield running
     running.stop()
 
 
 @pytest.fixture
-def make_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., RegistryServer]]:
+def make_server(
+    tmp_path_factory: pytest.TempPathFactory, backend_settings: Callable[[], dict[str, str]]
+) -> Iterator[Callable[..., RegistryServer]]:
     """Start a server with extra settings, stopped after the test."""
     started: list[RegistryServer] = []
 
     def make(**settings: str) -> RegistryServer:
-        running = start_server(tmp_path_factory.mktemp("registry"), **settings)
+        running = start_server(tmp_path_factory.mktemp("registry"), backend_settings(), **settings)
         started.append(running)
         return running
 

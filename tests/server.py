@@ -100,7 +100,7 @@ class RegistryServer:
             try:
                 if requests.get(self.url + "health", timeout=2).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except requests.RequestException:  # refused while booting, or a slow first answer
                 pass
             time.sleep(0.05)
         self.stop()

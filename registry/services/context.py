@@ -59,6 +59,9 @@ class Services:
                     # Printed, never logged: log lines must not carry secrets.
                     print(f"Created user 'admin' with password {password} (shown once; only its hash "
                           "is stored)", file=sys.stderr, flush=True)  # fmt: skip
+                from .rebuild import rebuild_if_empty  # imports this module
+
+                rebuild_if_empty(self)  # an empty Cache over a filled Storage: fill it first
                 self._started = True
 
 

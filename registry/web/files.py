@@ -36,12 +36,9 @@ def _find_record(project: str, digest: str, filename: str) -> tuple[FileRecord, 
 
     :raises NotFound: no such file, or the hash in the URL is not this file's.
     """
-    cache = services().cache
-    record = cache.get_file(project, filename)
-    wants_metadata = False
-    if record is None and filename.endswith(METADATA_SUFFIX):
-        record = cache.get_file(project, filename[: -len(METADATA_SUFFIX)])
-        wants_metadata = True
+    # A distribution's own name never ends in ".metadata" (.whl, .tar.gz, .zip): one lookup.
+    wants_metadata = filename.endswith(METADATA_SUFFIX)
+    record = services().cache.get_file(project, filename.removesuffix(METADATA_SUFFIX))
     if record is None or not record.sha256.startswith(digest) or len(digest) < 8:
         raise NotFound(f"File {filename!r} not found")
     if wants_metadata and not record.metadata_sha256:

@@ -1,8 +1,4 @@
-"""Backends for the contract suites: every registered backend that runs locally.
-
-Branch ``gcp`` has the full version of this file (Firestore and GCS against their emulators,
-same fixture names): when the two meet, keep that one.
-"""
+"""Backends for the contract suites: every registered backend, built from settings as the app does."""
 
 from __future__ import annotations
 
@@ -11,17 +7,32 @@ from pathlib import Path
 
 import pytest
 
+from registry.cache import BACKENDS as CACHES
 from registry.cache import Cache, cache_from_config
 from registry.config import load_config
+from registry.storage import BACKENDS as STORAGES
+from registry.storage import Storage, storage_from_config
 
-LOCAL_CACHES = ("sqlite",)
+
+def _settings(kind: str, name: str, tmp_path: Path, request: pytest.FixtureRequest) -> dict[str, str]:
+    if name in ("gcs", "firestore"):
+        settings: dict[str, str] = request.getfixturevalue("gcp_settings")
+    else:
+        settings = {"storage.dir": str(tmp_path / "packages"), "db.path": str(tmp_path / "registry.db")}
+    return {**settings, f"pypi.{kind}": name}
 
 
-@pytest.fixture(params=LOCAL_CACHES)
+@pytest.fixture(params=sorted(STORAGES))
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
+    """Each Storage backend in turn, empty."""
+    config = load_config(environ={}, overrides=_settings("storage", request.param, tmp_path, request))
+    return storage_from_config(config)
+
+
+@pytest.fixture(params=sorted(CACHES))
 def cache(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cache]:
     """Each Cache backend in turn, empty."""
-    settings = {"storage.dir": str(tmp_path / "packages"), "db.path": str(tmp_path / "registry.db")}
-    config = load_config(environ={}, overrides={**settings, "pypi.db": request.param})
+    config = load_config(environ={}, overrides=_settings("db", request.param, tmp_path, request))
     built = cache_from_config(config)
     yield built
     built.close()

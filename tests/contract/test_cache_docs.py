@@ -7,6 +7,7 @@ import pytest
 
 from registry.cache import Cache
 from registry.errors import AlreadyExists
+from tests.contract.test_cache import run_parallel
 
 
 def test_put_get_list_delete(cache: Cache) -> None:
@@ -49,3 +50,19 @@ def test_nested_json_round_trips(cache: Cache) -> None:
     data = {"list": ["a", "b"], "nested": {"n": 1, "none": None}, "text": "é ☃"}
     cache.put_doc("token", "k", data)
     assert cache.get_doc("token", "k") == data
+
+
+def test_concurrent_creates_have_one_winner(cache: Cache) -> None:
+    outcomes = run_parallel(6, lambda n: cache.put_doc("user", "alice", {"n": n}, create_only=True))
+    winners = [n for n, outcome in outcomes.items() if outcome is None]
+    assert len(winners) == 1
+    assert all(isinstance(outcome, AlreadyExists) for outcome in outcomes.values() if outcome is not None)
+    assert cache.get_doc("user", "alice") == {"n": winners[0]}
+
+
+def test_keys_with_unusual_characters(cache: Cache) -> None:
+    keys = ["a/b", "..", "__x__", "x.y@example.invalid", "ünï cöde", "p:user:a"]
+    for key in keys:
+        cache.put_doc("perm", key, {"key": key})
+    assert cache.list_docs("perm") == {key: {"key": key} for key in keys}
+    assert all(cache.get_doc("perm", key) == {"key": key} for key in keys)

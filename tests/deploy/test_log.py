@@ -7,6 +7,7 @@ import doctest
 import json
 import logging
 import sys
+import time
 import uuid
 
 import pytest
@@ -169,13 +170,15 @@ def test_a_real_request_logs_one_json_line_for_cloud_logging(public_registry: Re
         timeout=10,
     )
     assert answer.status_code == 200
-    lines = _lines(public_registry)  # every line of the server's output is one JSON object
+    wanted = f"projects/{PROJECT}/traces/{trace}"
+    deadline = time.monotonic() + 5  # the access line is written just after the answer is sent
+    while True:
+        lines = _lines(public_registry)  # every line of the server's output is one JSON object
+        mine = [line for line in lines if line.get("logging.googleapis.com/trace") == wanted]
+        if mine or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
     assert all({"severity", "message", "time"} <= set(line) for line in lines)
-    mine = [
-        line
-        for line in lines
-        if line.get("logging.googleapis.com/trace") == f"projects/{PROJECT}/traces/{trace}"
-    ]
     assert len(mine) == 1
     entry = mine[0]
     assert entry["severity"] == "INFO" and entry["message"] == "GET /simple/ 200"

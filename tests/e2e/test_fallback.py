@@ -215,7 +215,10 @@ def test_wrong_hash_from_upstream_is_refused_and_not_stored(
                 statuses.append(response.status_code)
             except requests.exceptions.ChunkedEncodingError:
                 statuses.append(0)
-        assert 200 not in statuses and statuses[0] == 0 and statuses[-1] == 502
+        # Each of the two workers cuts at most one download, then answers 502 at once; which
+        # worker gets which request is up to the kernel, so count rather than index.
+        assert set(statuses) <= {0, 502} and statuses[0] == 0, statuses
+        assert statuses.count(0) <= 2 and statuses.count(502) >= 2, statuses
         assert cached_files(registry, "tampered") == {}
         assert not list(registry.services().storage.list_keys("tampered/"))
     finally:

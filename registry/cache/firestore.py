@@ -1,0 +1,448 @@
+"""Metadata in Google Cloud Firestore, laid out so every page view costs one or two reads.
+
+Documents (``<ns>`` is ``db.namespace``; see ``docs/firestore.md`` for costs per operation):
+
+- ``<ns>_files/<project>:<filename>``: one file's record, the source of truth for that file.
+  Creating it is what makes ``add_file`` create-only.
+- ``<ns>_projects/<project>``: the project header: display name, file count, and every file's
+  record again in the ``files`` map, so a project page is one read. Past ``chunk_bytes`` the
+  records overflow into ``<ns>_projects/<project>/chunks/<n>`` documents, keeping each under
+  Firestore's 1 MiB limit for projects with thousands of files.
+- ``<ns>_meta/index``: every project's display name, for ``/simple/`` in one read; its update
+  time is the index serial.
+- ``<ns>_access/<kind>:<key>``: access data (users, groups, project permissions, API tokens),
+  one small JSON document each; ``<ns>_meta/access``'s update time is their serial, so a
+  process notices any change with one read.
+
+Every change is one atomic batched commit (a transaction without reads). Adds write blindly
+(field transforms, no read-modify-write), so parallel uploads to one project never contend;
+the create of the file document is the race guard. Removals guard the header with its update
+time (compare-and-set) and retry. Serials are document update times, which move on every
+commit and never repeat, even after a project is removed and created again.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from google.api_core import exceptions as google_errors
+from google.auth import exceptions as auth_errors
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+from ..config import Config, Setting, parse_float, parse_text
+from ..errors import AlreadyExists, BackendUnavailable, ConfigError, NotFound
+from ..models import FileRecord, ProjectSummary
+from .base import Cache
+from .firestore_encoding import (
+    decode_record,
+    doc_id,
+    encode_record,
+    entry_bytes,
+    field_path,
+    parse_namespace,
+    serial_of,
+)
+
+T = TypeVar("T")
+
+#: Estimated bytes of records one document holds before the next goes to a new chunk. Leaves
+#: room under the 1 MiB limit for records added by concurrent writers that read a stale size.
+CHUNK_BYTES = 600_000
+HEADER_CHUNK = "0"  # chunk 0 is the ``files`` map on the header itself
+REMOVE_ATTEMPTS = 20
+
+
+class FirestoreCache(Cache):
+    """Metadata in Firestore (or its emulator, when ``FIRESTORE_EMULATOR_HOST`` is set).
+
+    ``reads`` and ``writes`` count billed document reads and writes since start (a missing
+    document or an empty query still costs one read); ``usage`` splits them per operation.
+    """
+
+    settings = (
+        Setting(
+            "db.project",
+            "",
+            parse_text,
+            "`firestore` cache: the Google Cloud project (empty: from the environment).",
+        ),
+        Setting("db.database", "(default)", parse_text, "`firestore` cache: the database id."),
+        Setting(
+            "db.namespace",
+            "registry",
+            parse_namespace,
+            "`firestore` cache: prefix of every collection name, so registries can share a database.",
+        ),
+        Setting(
+            "db.serial_cache_seconds",
+            "0",
+            parse_float,
+            "`firestore` cache: how long a project's serial is trusted in memory (saves one read per "
+            "page view; other instances' changes show up that much later). 0: always read.",
+        ),
+    )
+
+    def __init__(
+        self,
+        project: str = "",
+        database: str = "(default)",
+        namespace: str = "registry",
+        serial_cache_seconds: float = 0.0,
+        chunk_bytes: int = CHUNK_BYTES,
+    ) -> None:
+        self.project = project
+        self.database = database
+        self.namespace = namespace
+        self.serial_cache_seconds = serial_cache_seconds
+        self.chunk_bytes = chunk_bytes
+        self.reads = 0
+        self.writes = 0
+        self.usage: dict[str, list[int]] = {}
+        self._client: Any = None
+        self._lock = threading.Lock()
+        self._connect_lock = threading.Lock()
+        self._serials: dict[str, tuple[float, int | None]] = {}
+
+    @classmethod
+    def from_config(cls, config: Config) -> FirestoreCache:
+        project, database, namespace, ttl = (config.get_setting(s) for s in cls.settings)
+        if not database:
+            raise ConfigError("db.database must not be empty: use (default) or a database id")
+        return cls(project, database, namespace, ttl)
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _db(self) -> Any:
+        if self._client is None:
+            with self._connect_lock, self._errors("connect"):
+                if self._client is None:
+                    self._client = firestore.Client(project=self.project or None, database=self.database)
+        return self._client
+
+    def _collection(self, kind: str) -> Any:
+        return self._db().collection(f"{self.namespace}_{kind}" if self.namespace else kind)
+
+    def _header(self, project: str) -> Any:
+        return self._collection("projects").document(project)
+
+    def _chunk(self, project: str, chunk: str) -> Any:
+        return (
+            self._header(project)
+            if chunk == HEADER_CHUNK
+            else self._header(project).collection("chunks").document(chunk)
+        )
+
+    def _file(self, project: str, filename: str) -> Any:
+        return self._collection("files").document(doc_id(f"{project}:{filename}"))
+
+    def _index(self) -> Any:
+        return self._collection("meta").document("index")
+
+    def _count(self, operation: str, reads: int = 0, writes: int = 0) -> None:
+        with self._lock:
+            self.reads += reads
+            self.writes += writes
+            totals = self.usage.setdefault(operation, [0, 0])
+            totals[0] += reads
+            totals[1] += writes
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        """Translate client library errors into ``BackendUnavailable`` at the edge."""
+        try:
+            yield
+        except (google_errors.GoogleAPIError, auth_errors.GoogleAuthError) as exc:
+            raise BackendUnavailable(f"Firestore {action} failed: {exc}") from exc
+
+    def _get(self, operation: str, ref: Any, fields: list[str] | None = None) -> Any:
+        with self._errors(operation):
+            snapshot = ref.get(field_paths=fields)
+        self._count(operation, reads=1)
+        return snapshot
+
+    def _commit(self, operation: str, batch: Any) -> None:
+        writes = len(batch)
+        with self._errors(operation):
+            batch.commit()
+        self._count(operation, writes=writes)
+
+    def _forget_serial(self, *projects: str) -> None:
+        with self._lock:
+            for project in projects:
+                self._serials.pop(project, None)
+
+    # -- files --------------------------------------------------------------------------
+
+    def _choose_chunk(self, chunks: dict[str, int], size: int) -> str:
+        """The last chunk with room for ``size`` more bytes, or a new one after it."""
+        if not chunks:
+            return HEADER_CHUNK
+        last = max(chunks, key=int)
+        return last if chunks[last] + size <= self.chunk_bytes else str(int(last) + 1)
+
+    def add_file(self, record: FileRecord) -> None:
+        project, filename = record.project, record.filename
+        header = self._get("add_file", self._header(project), ["name", "count", "chunks"])
+        current = header.to_dict() or {}
+        encoded = encode_record(record)
+        size = entry_bytes(filename, encoded)
+        chunks = (current.get("chunks") or {}) if current.get("count") else {}
+        chunk = self._choose_chunk(chunks, size)
+        display = current.get("name") if current.get("count") else None
+        display = display or record.display_name
+        db = self._db()
+        batch = db.batch()
+        batch.create(
+            self._file(project, filename),
+            {"project": project, "filename": filename, "record": encoded, "chunk": int(chunk)},
+        )
+        update: dict[str, Any] = {
+            "name": display,
+            "count": firestore.Increment(1),
+            "chunks": {chunk: firestore.Increment(size)},
+        }
+        if chunk == HEADER_CHUNK:
+            update["files"] = {filename: encoded}
+        else:
+            batch.set(self._chunk(project, chunk), {"files": {filename: encoded}}, merge=True)
+        batch.set(self._header(project), update, merge=True)
+        batch.set(
+            self._index(),
+            {"projects": {project: {"d": display, "s": firestore.SERVER_TIMESTAMP}}},
+            merge=True,
+        )
+        try:
+            self._commit("add_file", batch)
+        except BackendUnavailable as exc:
+            if isinstance(exc.__cause__, google_errors.Conflict):  # AlreadyExists is a Conflict
+                raise AlreadyExists(f"{filename} is already recorded") from exc.__cause__
+            raise
+        finally:
+            self._forget_serial(project)
+
+    def get_file(self, project: str, filename: str) -> FileRecord | None:
+        snapshot = self._get("get_file", self._file(project, filename))
+        if not snapshot.exists:
+            return None
+        return decode_record(project, snapshot.get("record"))
+
+    def list_files(self, project: str) -> list[FileRecord]:
+        header = self._get("list_files", self._header(project))
+        data = header.to_dict() or {}
+        if not data.get("count"):
+            return []
+        entries: dict[str, str] = dict(data.get("files") or {})
+        extra = [chunk for chunk in data.get("chunks") or {} if chunk != HEADER_CHUNK]
+        if extra:
+            # Read the overflow chunks as of the header's read time: one consistent snapshot.
+            refs = [self._chunk(project, chunk) for chunk in extra]
+            with self._errors("list_files"):
+                snapshots = list(self._db().get_all(refs, read_time=header.read_time))
+            self._count("list_files", reads=len(refs))
+            for snapshot in snapshots:
+                entries.update((snapshot.to_dict() or {}).get("files") or {})
+        return [decode_record(project, text) for text in entries.values()]
+
+    def update_files(self, records: Iterable[FileRecord]) -> None:
+        changed = {(record.project, record.filename): record for record in records}
+        if not changed:
+            return
+        refs = [self._file(project, filename) for project, filename in changed]
+        with self._errors("update_files"):
+            snapshots = list(self._db().get_all(refs))
+        self._count("update_files", reads=len(refs))
+        found = {(s.get("project"), s.get("filename")): s for s in snapshots if s.exists}
+        for project, filename in changed:
+            if (project, filename) not in found:
+                raise NotFound(f"{filename} is not recorded")
+        batch = self._db().batch()
+        headers: dict[str, dict[str, Any]] = {}
+        chunk_files: dict[tuple[str, str], dict[str, str]] = {}
+        for (project, filename), record in changed.items():
+            snapshot = found[(project, filename)]
+            chunk = str(snapshot.get("chunk"))
+            encoded = encode_record(record)
+            delta = entry_bytes(filename, encoded) - entry_bytes(filename, snapshot.get("record"))
+            batch.update(snapshot.reference, {"record": encoded})
+            header = headers.setdefault(project, {"chunks": {}})
+            header["chunks"][chunk] = header["chunks"].get(chunk, 0) + delta
+            chunk_files.setdefault((project, chunk), {})[filename] = encoded
+        for (project, chunk), files in chunk_files.items():
+            if chunk == HEADER_CHUNK:
+                headers[project]["files"] = files
+            else:
+                batch.set(self._chunk(project, chunk), {"files": files}, merge=True)
+        for project, header in headers.items():
+            header["chunks"] = {k: firestore.Increment(v) for k, v in header["chunks"].items()}
+            batch.set(self._header(project), header, merge=True)
+        stamps = {project: {"s": firestore.SERVER_TIMESTAMP} for project in headers}
+        batch.set(self._index(), {"projects": stamps}, merge=True)
+        try:
+            self._commit("update_files", batch)
+        except BackendUnavailable as exc:
+            if isinstance(exc.__cause__, google_errors.NotFound):  # removed meanwhile
+                raise NotFound("a file to update is no longer recorded") from exc.__cause__
+            raise
+        finally:
+            self._forget_serial(*headers)
+
+    def remove_file(self, project: str, filename: str) -> None:
+        try:
+            self._retry_on_conflict(lambda: self._remove_once(project, filename))
+        finally:
+            self._forget_serial(project)
+
+    def _retry_on_conflict(self, attempt: Callable[[], T]) -> T:
+        """Run a compare-and-set ``attempt`` until no concurrent change beats it."""
+        for tries in range(REMOVE_ATTEMPTS):
+            try:
+                return attempt()
+            except BackendUnavailable as exc:
+                if not isinstance(exc.__cause__, google_errors.FailedPrecondition):
+                    raise
+                time.sleep(min(0.5, 0.01 * 2**tries))
+        raise BackendUnavailable(f"Firestore: too much contention, gave up after {REMOVE_ATTEMPTS} tries")
+
+    def _remove_once(self, project: str, filename: str) -> None:
+        file_ref = self._file(project, filename)
+        snapshot = self._get("remove_file", file_ref)
+        if not snapshot.exists:
+            raise NotFound(f"{filename} is not recorded")
+        header = self._get("remove_file", self._header(project), ["count", "chunks"])
+        current = header.to_dict() or {}
+        chunk = str(snapshot.get("chunk"))
+        size = entry_bytes(filename, snapshot.get("record"))
+        db = self._db()
+        batch = db.batch()
+        batch.delete(file_ref, option=db.write_option(exists=True))
+        if not header.exists:  # cannot happen through this class; heal rather than fail
+            batch.set(self._index(), {"projects": {project: firestore.DELETE_FIELD}}, merge=True)
+        elif (current.get("count") or 0) <= 1:
+            for other in current.get("chunks") or {}:
+                if other != HEADER_CHUNK:
+                    batch.delete(self._chunk(project, other))
+            batch.delete(self._header(project), option=db.write_option(last_update_time=header.update_time))
+            batch.set(self._index(), {"projects": {project: firestore.DELETE_FIELD}}, merge=True)
+        else:
+            update: dict[str, Any] = {
+                "count": firestore.Increment(-1),
+                field_path("chunks", chunk): firestore.Increment(-size),
+            }
+            if chunk == HEADER_CHUNK:
+                update[field_path("files", filename)] = firestore.DELETE_FIELD
+            else:
+                batch.set(
+                    self._chunk(project, chunk), {"files": {filename: firestore.DELETE_FIELD}}, merge=True
+                )
+            guard = db.write_option(last_update_time=header.update_time)
+            batch.update(self._header(project), update, option=guard)
+            batch.set(self._index(), {"projects": {project: {"s": firestore.SERVER_TIMESTAMP}}}, merge=True)
+        try:
+            self._commit("remove_file", batch)
+        except BackendUnavailable as exc:
+            if isinstance(exc.__cause__, google_errors.NotFound):
+                raise NotFound(f"{filename} is not recorded") from exc.__cause__
+            raise
+
+    def list_projects(self) -> list[ProjectSummary]:
+        snapshot = self._get("list_projects", self._index())
+        projects: dict[str, dict[str, Any]] = (snapshot.to_dict() or {}).get("projects") or {}
+        return [
+            ProjectSummary(name=name, display_name=entry.get("d") or name, serial=serial_of(entry.get("s")))
+            for name, entry in projects.items()
+        ]
+
+    def project_serial(self, project: str) -> int | None:
+        if self.serial_cache_seconds > 0:
+            with self._lock:
+                kept = self._serials.get(project)
+            if kept is not None and kept[0] > time.monotonic():
+                return kept[1]
+        snapshot = self._get("project_serial", self._header(project), ["count"])
+        serial = serial_of(snapshot.update_time) if snapshot.exists and snapshot.get("count") else None
+        if self.serial_cache_seconds > 0:
+            with self._lock:
+                if len(self._serials) > 10_000:
+                    self._serials.clear()
+                self._serials[project] = (time.monotonic() + self.serial_cache_seconds, serial)
+        return serial
+
+    def index_serial(self) -> int:
+        snapshot = self._get("index_serial", self._index(), [])
+        return serial_of(snapshot.update_time) if snapshot.exists else 0
+
+    def is_empty(self) -> bool:
+        query = self._collection("files").limit(1).select([])
+        with self._errors("is_empty"):
+            found = list(query.stream())
+        self._count("is_empty", reads=max(1, len(found)))
+        return not found
+
+    # -- access documents ---------------------------------------------------------------
+
+    def _access_doc(self, kind: str, key: str) -> Any:
+        return self._collection("access").document(doc_id(f"{kind}:{key}"))
+
+    def _access_serial(self) -> Any:
+        return self._collection("meta").document("access")
+
+    def list_docs(self, kind: str) -> dict[str, dict[str, Any]]:
+        query = self._collection("access").where(filter=FieldFilter("kind", "==", kind))
+        with self._errors("list_docs"):
+            snapshots = list(query.stream())
+        self._count("list_docs", reads=max(1, len(snapshots)))
+        return {s.get("key"): json.loads(s.get("data")) for s in snapshots}
+
+    def get_doc(self, kind: str, key: str) -> dict[str, Any] | None:
+        snapshot = self._get("get_doc", self._access_doc(kind, key))
+        return json.loads(snapshot.get("data")) if snapshot.exists else None
+
+    def put_doc(self, kind: str, key: str, data: dict[str, Any], *, create_only: bool = False) -> None:
+        body = {"kind": kind, "key": key, "data": json.dumps(data, separators=(",", ":"))}
+        batch = self._db().batch()
+        if create_only:
+            batch.create(self._access_doc(kind, key), body)
+        else:
+            batch.set(self._access_doc(kind, key), body)
+        batch.set(self._access_serial(), {"changes": firestore.Increment(1)}, merge=True)
+        try:
+            self._commit("put_doc", batch)
+        except BackendUnavailable as exc:
+            if isinstance(exc.__cause__, google_errors.Conflict):
+                raise AlreadyExists(f"{kind} {key!r} already exists") from exc.__cause__
+            raise
+
+    def delete_doc(self, kind: str, key: str) -> bool:
+        ref = self._access_doc(kind, key)
+        if not self._get("delete_doc", ref, []).exists:
+            return False
+        batch = self._db().batch()
+        batch.delete(ref)
+        batch.set(self._access_serial(), {"changes": firestore.Increment(1)}, merge=True)
+        self._commit("delete_doc", batch)
+        return True
+
+    def docs_serial(self) -> int:
+        snapshot = self._get("docs_serial", self._access_serial(), [])
+        return serial_of(snapshot.update_time) if snapshot.exists else 0
+
+    # -- operations ----------------------------------------------------------------------
+
+    def reset_usage(self) -> dict[str, list[int]]:
+        """Zero the counters; return the per-operation ``[reads, writes]`` counted until now."""
+        with self._lock:
+            usage, self.usage = self.usage, {}
+            self.reads = self.writes = 0
+        return usage
+
+    def close(self) -> None:
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()

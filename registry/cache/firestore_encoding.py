@@ -1,0 +1,87 @@
+"""How the Firestore backend encodes what it stores: ids, records, sizes and serials.
+
+Pure functions, no client: the layout they serve is described in ``registry/cache/firestore.py``
+and ``docs/firestore.md``.
+"""
+
+from __future__ import annotations
+
+import calendar
+import dataclasses
+import json
+import re
+from datetime import datetime
+from urllib.parse import quote
+
+from google.cloud.firestore_v1.field_path import FieldPath
+
+from ..models import FileRecord
+
+_NAMESPACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
+def parse_namespace(value: str) -> str:
+    """``db.namespace``: empty, or a name that is safe inside a collection id."""
+    text = value.strip()
+    if text and not _NAMESPACE.fullmatch(text):
+        raise ValueError("expected up to 64 letters, digits, '_' or '-', starting with a letter or digit")
+    return text
+
+
+def doc_id(text: str) -> str:
+    """A Firestore document id for any text: ``/`` and ``%`` escaped, reserved ids avoided.
+
+    >>> doc_id("demo:demo-1.0.tar.gz"), doc_id("a/b"), doc_id("..")
+    ('demo:demo-1.0.tar.gz', 'a%2Fb', '%2E%2E')
+    """
+    encoded = quote(text, safe=":@+!~$&'()*,;=")
+    if encoded in (".", ".."):
+        return encoded.replace(".", "%2E")
+    if encoded.startswith("__") and encoded.endswith("__"):
+        return "%5F" + encoded[1:]
+    return encoded
+
+
+def serial_of(moment: datetime | None) -> int:
+    """A timestamp as integer nanoseconds (a serial); 0 for None."""
+    if moment is None:
+        return 0
+    nanos = getattr(moment, "nanosecond", moment.microsecond * 1000)
+    return calendar.timegm(moment.utctimetuple()) * 1_000_000_000 + int(nanos)
+
+
+_DROPPABLE = {
+    f.name: f.default
+    for f in dataclasses.fields(FileRecord)
+    if f.default is not dataclasses.MISSING and f.name != "upload_time"
+}
+
+
+def encode_record(record: FileRecord) -> str:
+    """Compact JSON: the project (implied by where it is stored) and default values left out."""
+    data = record.to_dict()
+    del data["project"]
+    for name, default in _DROPPABLE.items():
+        if data.get(name) == default:
+            del data[name]
+    if not data["info"]:
+        del data["info"]
+    return json.dumps(data, separators=(",", ":"), sort_keys=True)
+
+
+def decode_record(project: str, text: str) -> FileRecord:
+    """The record ``encode_record`` wrote for a file of ``project``."""
+    data = json.loads(text)
+    data["project"] = project
+    return FileRecord.from_dict(data)
+
+
+def field_path(*parts: str) -> str:
+    """A field path string with each part quoted as needed (file names contain dots)."""
+    path: str = FieldPath(*parts).to_api_repr()
+    return path
+
+
+def entry_bytes(filename: str, encoded: str) -> int:
+    """Firestore's size of one ``files`` map entry: key and string value, each plus one."""
+    return len(filename.encode()) + len(encoded.encode()) + 2
