@@ -43,13 +43,15 @@ def expired_token(access: Access, owner: str) -> str:
 
 
 def seeded_server(
-    tmp: Path, settings: Mapping[str, str], **options: Any
+    tmp: Path, settings: Mapping[str, str], backend: Mapping[str, str] | None = None, **options: Any
 ) -> tuple[RegistryServer, dict[str, str]]:
     """A started server with READER and UPLOADER (in group ``uploaders``) in its database, and
     two tokens of UPLOADER: ``other`` (read+upload on project ``other`` only) and ``expired``.
+    ``backend``: settings from the ``backend_settings`` fixture (local, or GCS + Firestore);
     ``options`` go to ``RegistryServer`` (``workers``, ``extra_args``).
     """
     merged = base_settings(tmp / "data")
+    merged.update(backend or {})
     merged.update(settings)
     server = RegistryServer(settings=merged, log_dir=tmp / "logs", **options)
     access = server.services().access

@@ -7,7 +7,7 @@ install with credentials in the index URL, password or token; scoped and expired
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -28,8 +28,11 @@ ORG = {
 
 
 @pytest.fixture(scope="module")
-def org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RegistryServer, dict[str, str]]]:
-    server, tokens = seeded_server(tmp_path_factory.mktemp("e2e-org"), ORG)
+def org(
+    tmp_path_factory: pytest.TempPathFactory,
+    backend_settings: Callable[[], dict[str, str]],
+) -> Iterator[tuple[RegistryServer, dict[str, str]]]:
+    server, tokens = seeded_server(tmp_path_factory.mktemp("e2e-org"), ORG, backend_settings())
     yield server, tokens
     server.stop()
 

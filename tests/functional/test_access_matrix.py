@@ -14,7 +14,7 @@ answer depended on the caller), ``s`` ``no-store`` the same for everyone.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -173,10 +173,12 @@ REQUESTS: dict[str, tuple[str, str, dict[str, Any]]] = {
 
 @pytest.fixture(scope="module", params=sorted(MODES))
 def mode(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    backend_settings: Callable[[], dict[str, str]],
 ) -> Iterator[tuple[str, RegistryServer, dict[str, tuple[str, str] | None]]]:
     name: str = request.param
-    server, tokens = seeded_server(tmp_path_factory.mktemp(f"matrix-{name}"), MODES[name])
+    server, tokens = seeded_server(tmp_path_factory.mktemp(f"matrix-{name}"), MODES[name], backend_settings())
     for dist in DISTS.values():
         response = post_upload(server, wheel_bytes(dist), dist.wheel_name, dist.name, dist.version)
         assert response.status_code == 200, response.text

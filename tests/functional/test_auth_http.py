@@ -27,9 +27,12 @@ SETTINGS = {
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RegistryServer, dict[str, str]]]:
+def seeded(
+    tmp_path_factory: pytest.TempPathFactory,
+    backend_settings: Callable[[], dict[str, str]],
+) -> Iterator[tuple[RegistryServer, dict[str, str]]]:
     """One worker, so in-memory limits are deterministic; ``pub`` and hidden ``secret`` uploaded."""
-    server, tokens = seeded_server(tmp_path_factory.mktemp("auth"), SETTINGS, workers=1)
+    server, tokens = seeded_server(tmp_path_factory.mktemp("auth"), SETTINGS, backend_settings(), workers=1)
     for name in ("pub", "secret"):
         dist = Dist(name, "1.0")
         assert post_upload(server, wheel_bytes(dist), dist.wheel_name, name, "1.0").status_code == 200
