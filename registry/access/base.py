@@ -190,13 +190,13 @@ class Access(ABC):
         user = directory.users.get(name)
         if user is not None and self.memo.remembered(name, password, user.password_hash):
             return self._identity(directory, user)
+        retry_after = self.limiter.retry_after(name, address)
+        if retry_after:
+            raise TooManyRequests(f"Too many failed logins: try again in {retry_after} seconds", retry_after)
         # A full check reads the latest data (a user added or a password changed a moment ago,
         # in another process), for known and unknown names alike so both cost the same.
         directory = self.directory(fresh=True)
         user = directory.users.get(name)
-        retry_after = self.limiter.retry_after(name, address)
-        if retry_after:
-            raise TooManyRequests(f"Too many failed logins: try again in {retry_after} seconds", retry_after)
         if not self.verify_password(user, password) or user is None:
             self.limiter.failed(name, address)
             raise Unauthorized("Invalid username or password")
