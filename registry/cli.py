@@ -2,7 +2,8 @@
 
 ``serve`` starts gunicorn, ``make-config`` writes an ini file (interactively, or from flags for
 scripts), ``hash-password`` prints a ``user.<name>`` hash, and ``yank``/``unyank``/``delete``
-manage files directly on the configured backends.
+manage files directly on the configured backends. Access control commands (``user``, ``group``,
+``perm``, ``token``, ``access``) live in ``cli_access``.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from typing import Any
 
 import click
 
+from .access.passwords import hash_password
 from .config import CONFIG_ENV, Config, load_config, settings_markdown
 from .errors import RegistryError
 from .log import gunicorn_logger_class
 from .services import manage
-from .services.access import hash_password
 from .services.context import Services, ensure_admin
 
 DEFAULT_PORT = 8080
@@ -301,4 +302,7 @@ def config_docs() -> None:
     click.echo(settings_markdown(extra), nl=False)
 
 
-from . import cli_data, cli_upload  # noqa: E402, F401 - register rebuild, migrate, upload-large
+# Commands defined in their own modules register themselves on ``cli`` when imported:
+# user, group, perm, token, access (cli_access); rebuild, migrate (cli_data); upload-large
+# (cli_upload).
+from . import cli_access, cli_data, cli_upload  # noqa: E402, F401

@@ -138,19 +138,29 @@ def choice(*allowed: str) -> Parser:
     return parse
 
 
-def principals(*allowed: str) -> Parser:
-    """A list of who may do something: pseudo-groups or names."""
+PSEUDO_GROUPS = ("everyone", "authenticated", "admin")
+# User and group names: what a config key, a Firestore document id and basic auth all accept.
+NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._@+-]{0,99}")
+
+
+def principals(*, allow_empty: bool = False) -> Parser:
+    """A list of who may do something: the pseudo-groups ``everyone``, ``authenticated`` and
+    ``admin``, or group names.
+
+    >>> principals()("authenticated, Staff")
+    ('authenticated', 'staff')
+    """
 
     def parse(value: str) -> tuple[str, ...]:
         items = tuple(item.lower() for item in parse_list(value))
-        if not items:
-            raise ValueError(f"expected one or more of {', '.join(allowed)}")
+        if not items and not allow_empty:
+            raise ValueError(f"expected one or more of {', '.join(PSEUDO_GROUPS)} or group names")
         for item in items:
-            if item not in allowed:
-                raise ValueError(f"{item!r} is not one of {', '.join(allowed)}")
+            if item not in PSEUDO_GROUPS and not NAME_PATTERN.fullmatch(item):
+                raise ValueError(f"{item!r} is neither one of {', '.join(PSEUDO_GROUPS)} nor a group name")
         return items
 
-    parse.choices = allowed  # type: ignore[attr-defined]
+    parse.choices = PSEUDO_GROUPS  # type: ignore[attr-defined]
     return parse
 
 
@@ -173,28 +183,50 @@ class Setting:
         return tuple(getattr(self.parse, "choices", ()))
 
 
-READ_PRINCIPALS = ("everyone", "authenticated", "admin")
-
 SETTINGS: tuple[Setting, ...] = (
     Setting("pypi.storage", "file", parse_text, "Where package files live: `file` or `gcs`."),
     Setting("pypi.db", "sqlite", parse_text, "Where metadata lives: `sqlite` or `firestore`."),
     Setting(
+        "pypi.auth",
+        "db",
+        choice("config", "db"),
+        "Where users, groups and project permissions live: `config` (only the `user.*`, "
+        "`group.*` and `package.*` lines) or `db` (those lines plus the database, managed with "
+        "`python -m registry user|group|perm`). API tokens always live in the database.",
+    ),
+    Setting(
         "pypi.default_read",
         "everyone",
-        principals(*READ_PRINCIPALS),
-        "Who may read the index and download files: `everyone` or `authenticated`.",
+        principals(),
+        "Who may read a project that has no `package.<project>.*` rule: `everyone`, "
+        "`authenticated`, `admin` or group names.",
     ),
     Setting(
         "pypi.default_write",
         "authenticated",
-        principals(*READ_PRINCIPALS),
-        "Who may upload: `authenticated`, `admin` or `everyone`. Admins always may.",
+        principals(),
+        "Who may upload to a project that has no `package.<project>.*` rule (and so create "
+        "new projects): `authenticated`, `admin`, `everyone` or group names. Admins always may.",
     ),
     Setting(
         "pypi.cache_update",
         "authenticated",
-        principals(*READ_PRINCIPALS),
+        principals(),
         "Who may make the registry fetch a package from upstream into its cache.",
+    ),
+    Setting(
+        "pypi.allow_overwrite",
+        "",
+        principals(allow_empty=True),
+        "Who may upload different bytes under an existing filename, replacing the file, in "
+        "projects they may upload to (empty: nobody, not even admins; `admin` names them).",
+    ),
+    Setting(
+        "pypi.allow_delete",
+        "",
+        principals(allow_empty=True),
+        "Who besides admins may delete files (`DELETE /manage/projects/...`) of projects they "
+        "may upload to (empty: only admins).",
     ),
     Setting(
         "pypi.fallback",
@@ -308,6 +340,42 @@ SETTINGS: tuple[Setting, ...] = (
         parse_int,
         "How long a successful password check is remembered in memory (pip sends basic "
         "auth with every request; verifying a hash costs ~10 ms by design).",
+    ),
+    Setting(
+        "auth.refresh_seconds",
+        "1",
+        parse_float,
+        "How often a process checks the database for changed users, groups, permissions and "
+        "tokens (one small read); a revoked token stops working within this time. 0: every request.",
+    ),
+    Setting(
+        "auth.max_failures_per_user",
+        "10",
+        parse_int,
+        "Failed logins for one user name within `auth.failure_window_seconds` before further "
+        "attempts get 429 (counted in memory, per process). 0 turns the limit off.",
+    ),
+    Setting(
+        "auth.max_failures_per_address",
+        "50",
+        parse_int,
+        "Failed logins from one client address within `auth.failure_window_seconds` before "
+        "further attempts get 429 (per process). 0 turns the limit off.",
+    ),
+    Setting(
+        "auth.trusted_proxy_hops",
+        "0",
+        parse_int,
+        "How many proxies in front of the registry append to `X-Forwarded-For` (a CDN, a load "
+        "balancer). The client address that failed logins are counted for is that many entries "
+        "from the right; 0 uses the connection's address. Behind a proxy left at 0, every client "
+        "shares one address: set this, or `auth.max_failures_per_address = 0`.",
+    ),
+    Setting(
+        "auth.failure_window_seconds",
+        "300",
+        parse_int,
+        "The window over which failed logins are counted, and the longest `Retry-After`.",
     ),
     Setting(
         "log.format",

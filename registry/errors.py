@@ -48,6 +48,10 @@ class AlreadyExists(RegistryError):
     """A create-only write found an existing object or record (backend level)."""
 
 
+class ReadOnly(RegistryError):
+    """The data cannot be changed here (users defined in the config file, say)."""
+
+
 class NotAcceptable(RegistryError):
     """No representation matches the client's ``Accept`` header or ``format`` parameter."""
 

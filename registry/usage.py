@@ -19,11 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .cache import UserRecord
+from .access.models import User
+from .access.passwords import hash_password
 from .config import Config
 from .errors import ConfigError
 from .services import manage
-from .services.access import hash_password
 from .services.context import Services
 
 
@@ -69,7 +69,9 @@ def measure_usage(config: Config, existing_files: int = 20) -> dict[str, Usage]:
     """
     from . import create_app
 
-    app = create_app(config)
+    # Access data is re-read only when it changes (checked at most every auth.refresh_seconds):
+    # pin the check out of the way so each request's count is its own, not the clock's.
+    app = create_app(config.replace(**{"auth.refresh_seconds": "3600"}))
     services: Services = app.extensions["registry"]
     cache: Any = services.cache
     if not hasattr(cache, "reset_usage"):
@@ -78,7 +80,7 @@ def measure_usage(config: Config, existing_files: int = 20) -> dict[str, Usage]:
     services.start()
     project = f"usage-probe-{secrets.token_hex(4)}"
     user, password = f"{project}-admin", secrets.token_urlsafe(16)
-    cache.add_user(UserRecord(name=user, password_hash=hash_password(password), admin=True))
+    services.access.save_user(User(user, hash_password(password), admin=True), create_only=True)
     auth = {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
     client = app.test_client()
     results: dict[str, Usage] = {}
@@ -120,7 +122,7 @@ def measure_usage(config: Config, existing_files: int = 20) -> dict[str, Usage]:
     finally:
         for leftover in services.cache.list_files(project):
             manage.delete_file(services, project, leftover.filename)
-        cache.remove_user(user)
+        services.access.delete_user(user)
         cache.close()
     return results
 

@@ -58,6 +58,8 @@ class RegistryServer:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    workers: int = 2
+    extra_args: list[str] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -82,11 +84,12 @@ class RegistryServer:
         command = [
             str(BIN / "gunicorn"),
             "--bind", f"127.0.0.1:{self.port}",
-            "--workers", "2",
+            "--workers", str(self.workers),
             "--worker-class", "gthread",
             "--threads", "4",
             "--access-logfile", str(self.access_log),
             "--error-logfile", str(self.error_log),
+            *self.extra_args,
             "main:app",
         ]  # fmt: skip
         self.process = subprocess.Popen(command, cwd=ROOT, env=self.environment(), start_new_session=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..backends import load_backend_class
 from ..config import Config
-from .base import Cache, UserRecord
+from .base import Cache
 
 #: Config name -> "module:Class", with what each backend is for.
 BACKENDS: dict[str, str] = {
@@ -29,4 +29,4 @@ def cache_from_config(config: Config) -> Cache:
     return cache_class(config["pypi.db"]).from_config(config)
 
 
-__all__ = ["BACKENDS", "Cache", "UserRecord", "cache_class", "cache_from_config"]
+__all__ = ["BACKENDS", "Cache", "cache_class", "cache_from_config"]

@@ -1,6 +1,7 @@
 """The Cache interface: the metadata store behind every index page.
 
-It holds one ``FileRecord`` per stored file and the users kept in the database. Every change
+It holds one ``FileRecord`` per stored file and, as small JSON documents, the access data kept
+in the database (users, groups, project permissions, API tokens). Every change
 bumps a serial: the project's (so a page can be re-rendered only when it changed) and the
 index's (for ``/simple/``). Adding a file is create-only and atomic: of two concurrent adds of
 one filename exactly one wins, the other gets ``AlreadyExists``.
@@ -13,22 +14,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ..config import Config, Setting
 from ..models import FileRecord, ProjectSummary
-
-
-@dataclass(frozen=True)
-class UserRecord:
-    """A user kept in the database (as opposed to ``user.<name>`` lines in the config)."""
-
-    name: str
-    password_hash: str
-    admin: bool = False
-    groups: tuple[str, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Cache(ABC):
@@ -96,30 +85,36 @@ class Cache(ABC):
         """Whether no file is recorded at all. May override."""
         return not self.list_projects()
 
-    # -- users kept in the database ------------------------------------------------------
+    # -- access documents -----------------------------------------------------------------
 
     @abstractmethod
-    def get_user(self, name: str) -> UserRecord | None:
-        """A database user by name, or None."""
+    def list_docs(self, kind: str) -> dict[str, dict[str, Any]]:
+        """Every document of ``kind`` (``user``, ``group``, ``perm``, ``token``): key -> data.
 
-    @abstractmethod
-    def add_user(self, user: UserRecord) -> None:
-        """Create a user, create-only.
-
-        :raises AlreadyExists: the name is taken.
+        Read whenever ``docs_serial`` moves, so it may be slow.
         """
 
     @abstractmethod
-    def save_user(self, user: UserRecord) -> None:
-        """Create or replace a user."""
+    def put_doc(self, kind: str, key: str, data: dict[str, Any], *, create_only: bool = False) -> None:
+        """Create or replace a JSON-safe document, bumping ``docs_serial`` in the same write.
+
+        :raises AlreadyExists: ``create_only`` and a document of that kind and key exists.
+        """
 
     @abstractmethod
-    def remove_user(self, name: str) -> None:
-        """Delete a user; a missing one is not an error."""
+    def delete_doc(self, kind: str, key: str) -> bool:
+        """Delete a document, bumping ``docs_serial``; whether it existed."""
 
     @abstractmethod
-    def list_users(self) -> list[UserRecord]:
-        """Every database user."""
+    def docs_serial(self) -> int:
+        """A number that changes whenever any document changes.
+
+        Checked at most every ``auth.refresh_seconds`` per process, so it must be cheap.
+        """
+
+    def get_doc(self, kind: str, key: str) -> dict[str, Any] | None:
+        """One document, or None. May override: the default lists the kind."""
+        return self.list_docs(kind).get(key)
 
     # -- operations ----------------------------------------------------------------------
 

@@ -10,7 +10,9 @@ Documents (``<ns>`` is ``db.namespace``; see ``docs/firestore.md`` for costs per
   Firestore's 1 MiB limit for projects with thousands of files.
 - ``<ns>_meta/index``: every project's display name, for ``/simple/`` in one read; its update
   time is the index serial.
-- ``<ns>_users/<name>``: database users.
+- ``<ns>_access/<kind>:<key>``: access data (users, groups, project permissions, API tokens),
+  one small JSON document each; ``<ns>_meta/access``'s update time is their serial, so a
+  process notices any change with one read.
 
 Every change is one atomic batched commit (a transaction without reads). Adds write blindly
 (field transforms, no read-modify-write), so parallel uploads to one project never contend;
@@ -21,6 +23,7 @@ commit and never repeat, even after a project is removed and created again.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -30,11 +33,12 @@ from typing import Any, TypeVar
 from google.api_core import exceptions as google_errors
 from google.auth import exceptions as auth_errors
 from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 from ..config import Config, Setting, parse_float, parse_text
 from ..errors import AlreadyExists, BackendUnavailable, ConfigError, NotFound
 from ..models import FileRecord, ProjectSummary
-from .base import Cache, UserRecord
+from .base import Cache
 from .firestore_encoding import (
     decode_record,
     doc_id,
@@ -43,8 +47,6 @@ from .firestore_encoding import (
     field_path,
     parse_namespace,
     serial_of,
-    user_data,
-    user_record,
 )
 
 T = TypeVar("T")
@@ -141,9 +143,6 @@ class FirestoreCache(Cache):
 
     def _index(self) -> Any:
         return self._collection("meta").document("index")
-
-    def _user(self, name: str) -> Any:
-        return self._collection("users").document(doc_id(name))
 
     def _count(self, operation: str, reads: int = 0, writes: int = 0) -> None:
         with self._lock:
@@ -385,37 +384,53 @@ class FirestoreCache(Cache):
         self._count("is_empty", reads=max(1, len(found)))
         return not found
 
-    # -- users ---------------------------------------------------------------------------
+    # -- access documents ---------------------------------------------------------------
 
-    def get_user(self, name: str) -> UserRecord | None:
-        snapshot = self._get("get_user", self._user(name))
-        return user_record(snapshot.to_dict()) if snapshot.exists else None
+    def _access_doc(self, kind: str, key: str) -> Any:
+        return self._collection("access").document(doc_id(f"{kind}:{key}"))
 
-    def add_user(self, user: UserRecord) -> None:
+    def _access_serial(self) -> Any:
+        return self._collection("meta").document("access")
+
+    def list_docs(self, kind: str) -> dict[str, dict[str, Any]]:
+        query = self._collection("access").where(filter=FieldFilter("kind", "==", kind))
+        with self._errors("list_docs"):
+            snapshots = list(query.stream())
+        self._count("list_docs", reads=max(1, len(snapshots)))
+        return {s.get("key"): json.loads(s.get("data")) for s in snapshots}
+
+    def get_doc(self, kind: str, key: str) -> dict[str, Any] | None:
+        snapshot = self._get("get_doc", self._access_doc(kind, key))
+        return json.loads(snapshot.get("data")) if snapshot.exists else None
+
+    def put_doc(self, kind: str, key: str, data: dict[str, Any], *, create_only: bool = False) -> None:
+        body = {"kind": kind, "key": key, "data": json.dumps(data, separators=(",", ":"))}
+        batch = self._db().batch()
+        if create_only:
+            batch.create(self._access_doc(kind, key), body)
+        else:
+            batch.set(self._access_doc(kind, key), body)
+        batch.set(self._access_serial(), {"changes": firestore.Increment(1)}, merge=True)
         try:
-            with self._errors("add_user"):
-                self._user(user.name).create(user_data(user))
+            self._commit("put_doc", batch)
         except BackendUnavailable as exc:
             if isinstance(exc.__cause__, google_errors.Conflict):
-                raise AlreadyExists(f"user {user.name!r} already exists") from exc.__cause__
+                raise AlreadyExists(f"{kind} {key!r} already exists") from exc.__cause__
             raise
-        self._count("add_user", writes=1)
 
-    def save_user(self, user: UserRecord) -> None:
-        with self._errors("save_user"):
-            self._user(user.name).set(user_data(user))
-        self._count("save_user", writes=1)
+    def delete_doc(self, kind: str, key: str) -> bool:
+        ref = self._access_doc(kind, key)
+        if not self._get("delete_doc", ref, []).exists:
+            return False
+        batch = self._db().batch()
+        batch.delete(ref)
+        batch.set(self._access_serial(), {"changes": firestore.Increment(1)}, merge=True)
+        self._commit("delete_doc", batch)
+        return True
 
-    def remove_user(self, name: str) -> None:
-        with self._errors("remove_user"):
-            self._user(name).delete()
-        self._count("remove_user", writes=1)
-
-    def list_users(self) -> list[UserRecord]:
-        with self._errors("list_users"):
-            snapshots = list(self._collection("users").stream())
-        self._count("list_users", reads=max(1, len(snapshots)))
-        return sorted((user_record(s.to_dict()) for s in snapshots), key=lambda user: user.name)
+    def docs_serial(self) -> int:
+        snapshot = self._get("docs_serial", self._access_serial(), [])
+        return serial_of(snapshot.update_time) if snapshot.exists else 0
 
     # -- operations ----------------------------------------------------------------------
 

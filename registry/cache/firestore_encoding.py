@@ -11,13 +11,11 @@ import dataclasses
 import json
 import re
 from datetime import datetime
-from typing import Any
 from urllib.parse import quote
 
 from google.cloud.firestore_v1.field_path import FieldPath
 
 from ..models import FileRecord
-from .base import UserRecord
 
 _NAMESPACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
@@ -87,25 +85,3 @@ def field_path(*parts: str) -> str:
 def entry_bytes(filename: str, encoded: str) -> int:
     """Firestore's size of one ``files`` map entry: key and string value, each plus one."""
     return len(filename.encode()) + len(encoded.encode()) + 2
-
-
-def user_data(user: UserRecord) -> dict[str, Any]:
-    """A user document (``extra`` as JSON, so any value Firestore cannot hold survives)."""
-    return {
-        "name": user.name,
-        "password_hash": user.password_hash,
-        "admin": user.admin,
-        "groups": list(user.groups),
-        "extra": json.dumps(user.extra),
-    }
-
-
-def user_record(data: dict[str, Any]) -> UserRecord:
-    """The user a document holds."""
-    return UserRecord(
-        name=data["name"],
-        password_hash=data["password_hash"],
-        admin=bool(data.get("admin")),
-        groups=tuple(data.get("groups") or ()),
-        extra=dict(json.loads(data.get("extra") or "{}")),
-    )

@@ -18,7 +18,7 @@ from typing import Any
 from ..config import Config, Setting, parse_text
 from ..errors import AlreadyExists, BackendUnavailable, ConfigError, NotFound
 from ..models import FileRecord, ProjectSummary
-from .base import Cache, UserRecord
+from .base import Cache
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -36,11 +36,14 @@ CREATE TABLE IF NOT EXISTS counters (
     name TEXT PRIMARY KEY,
     value INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS users (
-    name TEXT PRIMARY KEY,
-    data TEXT NOT NULL
+CREATE TABLE IF NOT EXISTS docs (
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (kind, key)
 ) WITHOUT ROWID;
 INSERT OR IGNORE INTO counters (name, value) VALUES ('serial', 0);
+INSERT OR IGNORE INTO counters (name, value) VALUES ('docs', 0);
 """
 
 
@@ -201,59 +204,49 @@ class SQLiteCache(Cache):
         with self._read() as connection:
             return connection.execute("SELECT 1 FROM files LIMIT 1").fetchone() is None
 
-    # -- users ---------------------------------------------------------------------------
+    # -- access documents -----------------------------------------------------------------
 
-    @staticmethod
-    def _user_data(user: UserRecord) -> str:
-        data: dict[str, Any] = {
-            "password_hash": user.password_hash,
-            "admin": user.admin,
-            "groups": list(user.groups),
-            "extra": user.extra,
-        }
-        return json.dumps(data)
-
-    @staticmethod
-    def _user(name: str, text: str) -> UserRecord:
-        data = json.loads(text)
-        return UserRecord(
-            name=name,
-            password_hash=data["password_hash"],
-            admin=bool(data.get("admin")),
-            groups=tuple(data.get("groups") or ()),
-            extra=dict(data.get("extra") or {}),
-        )
-
-    def get_user(self, name: str) -> UserRecord | None:
+    def list_docs(self, kind: str) -> dict[str, dict[str, Any]]:
         with self._read() as connection:
-            row = connection.execute("SELECT data FROM users WHERE name = ?", (name,)).fetchone()
-        return self._user(name, row[0]) if row else None
+            rows = connection.execute("SELECT key, data FROM docs WHERE kind = ?", (kind,)).fetchall()
+        return {row[0]: json.loads(row[1]) for row in rows}
 
-    def add_user(self, user: UserRecord) -> None:
+    def get_doc(self, kind: str, key: str) -> dict[str, Any] | None:
+        with self._read() as connection:
+            row = connection.execute(
+                "SELECT data FROM docs WHERE kind = ? AND key = ?", (kind, key)
+            ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def put_doc(self, kind: str, key: str, data: dict[str, Any], *, create_only: bool = False) -> None:
+        text = json.dumps(data, separators=(",", ":"))
         with self._write() as connection:
-            try:
+            if create_only:
+                try:
+                    connection.execute(
+                        "INSERT INTO docs (kind, key, data) VALUES (?, ?, ?)", (kind, key, text)
+                    )
+                except sqlite3.IntegrityError as exc:
+                    raise AlreadyExists(f"{kind} {key!r} already exists") from exc
+            else:
                 connection.execute(
-                    "INSERT INTO users (name, data) VALUES (?, ?)", (user.name, self._user_data(user))
+                    "INSERT INTO docs (kind, key, data) VALUES (?, ?, ?) "
+                    "ON CONFLICT (kind, key) DO UPDATE SET data = excluded.data",
+                    (kind, key, text),
                 )
-            except sqlite3.IntegrityError as exc:
-                raise AlreadyExists(f"user {user.name!r} already exists") from exc
+            connection.execute("UPDATE counters SET value = value + 1 WHERE name = 'docs'")
 
-    def save_user(self, user: UserRecord) -> None:
+    def delete_doc(self, kind: str, key: str) -> bool:
         with self._write() as connection:
-            connection.execute(
-                "INSERT INTO users (name, data) VALUES (?, ?) "
-                "ON CONFLICT (name) DO UPDATE SET data = excluded.data",
-                (user.name, self._user_data(user)),
-            )
+            cursor = connection.execute("DELETE FROM docs WHERE kind = ? AND key = ?", (kind, key))
+            if cursor.rowcount:
+                connection.execute("UPDATE counters SET value = value + 1 WHERE name = 'docs'")
+        return cursor.rowcount == 1
 
-    def remove_user(self, name: str) -> None:
-        with self._write() as connection:
-            connection.execute("DELETE FROM users WHERE name = ?", (name,))
-
-    def list_users(self) -> list[UserRecord]:
+    def docs_serial(self) -> int:
         with self._read() as connection:
-            rows = connection.execute("SELECT name, data FROM users ORDER BY name").fetchall()
-        return [self._user(row[0], row[1]) for row in rows]
+            row = connection.execute("SELECT value FROM counters WHERE name = 'docs'").fetchone()
+        return int(row[0])
 
     def close(self) -> None:
         connection = getattr(self._local, "connection", None)

@@ -9,11 +9,13 @@ import sys
 import threading
 from dataclasses import dataclass, field
 
-from ..cache import Cache, UserRecord, cache_from_config
+from ..access import Access, access_from_config
+from ..access.models import User
+from ..access.passwords import hash_password
+from ..cache import Cache, cache_from_config
 from ..config import Config
-from ..errors import AlreadyExists
+from ..errors import AlreadyExists, ReadOnly
 from ..storage import Storage, storage_from_config
-from .access import Access, hash_password
 from .fallback import Fallback
 from .pages import PageCache
 
@@ -42,7 +44,7 @@ class Services:
             config=config,
             storage=storage,
             cache=cache,
-            access=Access(config, cache),
+            access=access_from_config(config, cache),
             fallback=Fallback.from_config(config),
         )
 
@@ -68,15 +70,19 @@ def ensure_admin(services: Services) -> str | None:
 
     The password is ``$REGISTRY_ADMIN_PASSWORD`` or, if unset, a random one returned for the
     caller to show once. Only its hash is stored. Safe to call from several processes: one
-    creates, the others see it.
+    creates, the others see it. With ``pypi.auth = config`` nothing is created (users live in
+    the config file).
     """
-    if services.config.users or services.cache.list_users():
+    if services.access.has_users():
         return None
     given = os.environ.get(ADMIN_PASSWORD_ENV)
     password = given or secrets.token_urlsafe(15)
     try:
-        services.cache.add_user(UserRecord(name="admin", password_hash=hash_password(password), admin=True))
+        services.access.save_user(User("admin", hash_password(password), admin=True), create_only=True)
     except AlreadyExists:
+        return None
+    except ReadOnly:
+        log.warning("No users are configured: add user.<name> lines to the config to log in")
         return None
     if given:
         log.warning("Created user 'admin' with the password from %s", ADMIN_PASSWORD_ENV)

@@ -115,17 +115,21 @@ def declare(
     return declared
 
 
-def start(services: Services, declared: Declared, uploader: str) -> Started | FileRecord:
+def start(
+    services: Services, declared: Declared, uploader: str, *, overwrite: bool = False
+) -> Started | FileRecord:
     """Open an upload session, or return the record if this very file is already uploaded.
 
-    :raises FileExists: a different file is already stored under this filename.
+    :raises FileExists: a different file is already stored under this filename and
+        ``overwrite`` (the caller may replace files) is false.
     """
     parsed = parse_filename(declared.filename)
     existing = services.cache.get_file(parsed.project, parsed.filename)
     if existing is not None:
         if existing.sha256 == declared.sha256:
             return existing
-        raise file_exists_error(parsed.filename, existing.sha256)
+        if not overwrite:
+            raise file_exists_error(parsed.filename, existing.sha256)
     session_id = secrets.token_hex(16)
     url = services.storage.create_upload_session(
         staging_key(session_id), declared.size, declared.meta(uploader)
@@ -158,8 +162,11 @@ def find(services: Services, session_id: str, uploader: str) -> Declared:
     return declared
 
 
-def complete(services: Services, session_id: str, declared: Declared, uploader: str) -> UploadOutcome:
-    """Check, store and record the staged file with the normal upload path, then delete it.
+def complete(
+    services: Services, session_id: str, declared: Declared, uploader: str, *, overwrite: bool = False
+) -> UploadOutcome:
+    """Check, store and record the staged file with the normal upload path, then delete it
+    (``overwrite``: replace a different file under that name, as a form upload may).
 
     :raises InvalidUpload | FileExists | TooLarge: as ``services.upload.upload`` (staged file deleted).
     :raises BackendUnavailable: a backend failed (the staged file stays for a retry).
@@ -170,7 +177,8 @@ def complete(services: Services, session_id: str, declared: Declared, uploader: 
         stored = services.storage.open(key)
         with stored.stream:
             limit = services.config["pypi.max_large_file_size"]
-            return upload(services, declared.form(stored.stream), uploader, max_size=limit)
+            form = declared.form(stored.stream)
+            return upload(services, form, uploader, overwrite=overwrite, max_size=limit)
     except BackendUnavailable:
         keep = True
         raise

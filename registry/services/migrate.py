@@ -1,10 +1,11 @@
 """Copy a whole registry between two configurations: ``python -m registry migrate SRC DST``.
 
-Files first, then records, then database users, so the destination never lists a file it
-lacks. Each step skips what the destination already has, which makes the copy idempotent and
-resumable: run it again after an interruption and it continues where it stopped (a Storage
-write is whole-or-nothing, so no half-copied file is ever taken for a finished one). It copies
-and never deletes: records or files only the destination has are left alone.
+Files first, then records, then the access data kept in the database (users, groups, project
+permissions, API tokens), so the destination never lists a file it lacks. Each step skips what
+the destination already has, which makes the copy idempotent and resumable: run it again after
+an interruption and it continues where it stopped (a Storage write is whole-or-nothing, so no
+half-copied file is ever taken for a finished one). It copies and never deletes: records or
+files only the destination has are left alone.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
-from ..cache import UserRecord
+from ..access.transfer import KINDS as ACCESS_KINDS
 from ..errors import AlreadyExists, NotFound
 from ..models import FileRecord
 from .context import Services
@@ -29,15 +31,16 @@ def _no_progress(count: int) -> None:
 
 @dataclass
 class MigrationPlan:
-    """What the source holds: Storage keys, records by key, users. ``total`` sizes a progress bar."""
+    """What the source holds: Storage keys, records by key, access documents by (kind, key).
+    ``total`` sizes a progress bar."""
 
     keys: list[str]
     records: dict[str, FileRecord]
-    users: list[UserRecord]
+    access: dict[tuple[str, str], dict[str, Any]]
 
     @property
     def total(self) -> int:
-        return len(self.keys) + len(self.records) + len(self.users)
+        return len(self.keys) + len(self.records) + len(self.access)
 
 
 @dataclass
@@ -47,8 +50,8 @@ class MigrationReport:
     records_added: int = 0
     records_updated: int = 0
     records_present: int = 0
-    users_copied: int = 0
-    users_present: int = 0
+    access_copied: int = 0
+    access_present: int = 0
     missing_files: list[str] = field(default_factory=list)  # records whose file the source lacks
 
     def summary(self) -> str:
@@ -56,7 +59,7 @@ class MigrationReport:
             f"files: {self.files_copied} copied, {self.files_present} already there; "
             f"records: {self.records_added} added, {self.records_updated} updated, "
             f"{self.records_present} already there; "
-            f"users: {self.users_copied} copied, {self.users_present} already there"
+            f"access data: {self.access_copied} copied, {self.access_present} already there"
         )
 
 
@@ -66,7 +69,10 @@ def plan(source: Services) -> MigrationPlan:
         for project in source.cache.list_projects()
         for record in source.cache.list_files(project.name)
     }
-    return MigrationPlan(sorted(source.storage.list_keys()), records, source.cache.list_users())
+    access = {
+        (kind, key): data for kind in ACCESS_KINDS for key, data in source.cache.list_docs(kind).items()
+    }
+    return MigrationPlan(sorted(source.storage.list_keys()), records, access)
 
 
 def copy_file(source: Services, target: Services, key: str, record: FileRecord | None) -> bool:
@@ -110,18 +116,11 @@ def copy_record(target: Services, record: FileRecord) -> str:
     return "updated"
 
 
-def copy_user(target: Services, user: UserRecord) -> bool:
-    """Make the target hold ``user``; True if it had to be written."""
-    known = target.cache.get_user(user.name)
-    if known == user:
+def copy_access(target: Services, kind: str, key: str, data: dict[str, Any]) -> bool:
+    """Make the target hold one access document; True if it had to be written."""
+    if target.cache.get_doc(kind, key) == data:
         return False
-    if known is None:
-        try:
-            target.cache.add_user(user)
-            return True
-        except AlreadyExists:
-            pass
-    target.cache.save_user(user)
+    target.cache.put_doc(kind, key, data)
     return True
 
 
@@ -132,7 +131,7 @@ def migrate(
     step: Step = _no_progress,
     threads: int = THREADS,
 ) -> MigrationReport:
-    """Copy files, records and users from ``source`` to ``target``; ``step(n)``: n more done.
+    """Copy files, records and access data from ``source`` to ``target``; ``step(n)``: n more done.
 
     Files, then records, are copied ``threads`` at a time: each is a network round trip.
     """
@@ -163,10 +162,10 @@ def migrate(
                 else:
                     report.records_present += 1
                 step(1)
-    for user in todo.users:
-        if copy_user(target, user):
-            report.users_copied += 1
+    for (kind, key), data in todo.access.items():
+        if copy_access(target, kind, key, data):
+            report.access_copied += 1
         else:
-            report.users_present += 1
+            report.access_present += 1
         step(1)
     return report

@@ -8,8 +8,9 @@ index (see ``fallback``), which is the one place that decides which a project sh
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from html import escape
@@ -230,7 +231,8 @@ def project_page(services: Services, project: str, content_type: str) -> Page | 
     :raises UpstreamError | UpstreamTimeout: the fallback needed the upstream and it failed.
     """
     serial = services.cache.project_serial(project)
-    if services.fallback.applies_to(project):
+    # A name with package.* rules belongs here: never looked up upstream (dependency confusion).
+    if services.fallback.applies_to(project) and not services.access.has_rules(project):
         return services.fallback.project_page(services, project, serial, content_type)
     if serial is None:
         raise NotFound(f"Project {project!r} not found")
@@ -251,11 +253,20 @@ def local_page(
     return services.pages.get(("simple", project, content_type, uploads_only), serial, render)
 
 
-def index_page(services: Services, content_type: str) -> Page:
-    """The ``/simple/`` page listing every project."""
+def index_page(services: Services, content_type: str, visible: Callable[[str], bool] | None = None) -> Page:
+    """The ``/simple/`` page listing every project, or those for which ``visible`` is true.
+
+    A filtered page is kept under the digest of the names it shows, so callers who see the
+    same projects share one rendering.
+    """
     serial = services.cache.index_serial()
-    return services.pages.get(
-        ("simple-index", content_type),
-        serial,
-        lambda: render_index(services.cache.list_projects(), content_type),
-    )
+    if visible is None:
+        return services.pages.get(
+            ("simple-index", content_type),
+            serial,
+            lambda: render_index(services.cache.list_projects(), content_type),
+        )
+    shown = [project for project in services.cache.list_projects() if visible(project.name)]
+    names = "\n".join(sorted(project.name for project in shown)).encode()
+    key = ("simple-index", content_type, hashlib.blake2b(names, digest_size=16).digest())
+    return services.pages.get(key, serial, lambda: render_index(shown, content_type))

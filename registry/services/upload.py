@@ -4,7 +4,8 @@ The file is written first (create-only), its PEP 658 metadata file beside it, an
 last, in one Cache transaction. If the record write fails the client gets a 5xx and nothing is
 listed; a retry finds the identical bytes already stored and completes the record. Re-uploading
 identical bytes is a no-op that succeeds; different bytes under an existing filename are
-refused with "File already exists" (what ``twine --skip-existing`` looks for).
+refused with "File already exists" (what ``twine --skip-existing`` looks for), unless the
+caller may overwrite (``pypi.allow_overwrite``): then the file is replaced (``replace_file``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..errors import AlreadyExists, FileExists, InvalidUpload, NotFound, TooLarge
 from ..models import FileRecord
+from ..storage.base import StoredObject
 from .distribution import (
     DistributionMetadata,
     ParsedFilename,
@@ -143,14 +145,20 @@ def file_exists_error(filename: str, sha256: str) -> FileExists:
 
 
 def upload(
-    services: Services, form: UploadForm, uploader: str, *, max_size: int | None = None
+    services: Services,
+    form: UploadForm,
+    uploader: str,
+    *,
+    overwrite: bool = False,
+    max_size: int | None = None,
 ) -> UploadOutcome:
-    """Validate, store and record one uploaded file.
+    """Validate, store and record one uploaded file (replacing one, if ``overwrite``).
 
     ``max_size`` replaces ``pypi.max_file_size`` (large-file uploads have their own limit).
 
     :raises InvalidUpload: the file or form fails a check (nothing is stored).
-    :raises FileExists: different bytes are already stored under this filename.
+    :raises FileExists: different bytes are already stored under this filename and
+        ``overwrite`` is false.
     :raises TooLarge: the file exceeds the size limit.
     """
     config = services.config
@@ -163,10 +171,15 @@ def upload(
     if existing is not None:
         if existing.sha256 == digests.sha256:
             return UploadOutcome(existing, created=False)
-        raise file_exists_error(parsed.filename, existing.sha256)
+        if not overwrite:
+            raise file_exists_error(parsed.filename, existing.sha256)
     metadata = inspect_distribution(form.content, parsed, digests.size, config["pypi.max_unpacked_size"])
     is_wheel = parsed.packagetype == "bdist_wheel"
     record = new_record(parsed, digests, metadata, uploader=uploader)
+    if existing is not None:
+        return UploadOutcome(
+            replace_file(services, existing, record, form.content, metadata.raw), created=True
+        )
     store_file(services, record, form.content, metadata.raw if is_wheel else None)
     return UploadOutcome(record_file(services, record), created=True)
 
@@ -243,3 +256,42 @@ def record_file(services: Services, record: FileRecord) -> FileRecord:
             raise file_exists_error(record.filename, winner.sha256 if winner else "") from None
         return winner
     return record
+
+
+def replace_file(
+    services: Services, old: FileRecord, new: FileRecord, content: BinaryIO, metadata: bytes
+) -> FileRecord:
+    """Replace a file's bytes and record (``pypi.allow_overwrite``).
+
+    The old bytes go first, then the new ones are stored, then recorded. The new file's URL
+    differs from the old one (it carries the start of the sha256), so a CDN's immutable copy of
+    the old URL keeps the bytes that URL always had. Between storing and recording, the key
+    holds bytes that are not the record's: downloads check (``stored_matches``) and answer 404
+    rather than serve them under the old URL. A failure half-way is completed by a retry.
+    """
+    services.storage.delete(old.key)
+    services.storage.delete(old.metadata_key)
+    store_file(services, new, content, metadata if new.packagetype == "bdist_wheel" else None)
+    services.cache.update_files([new])
+    return new
+
+
+def stored_matches(
+    services: Services, record: FileRecord, stored: StoredObject, metadata: bool
+) -> StoredObject | None:
+    """``stored`` (possibly re-wrapped) if its bytes are ``record``'s, else None (closed).
+
+    Only needed when files can be replaced. Call it after opening, so the open stream is the
+    one checked: for a file, its stored record says whose bytes they are; a metadata file is
+    small, so it is hashed.
+    """
+    if metadata:
+        with stored.stream:
+            data = stored.stream.read()
+        if hashlib.sha256(data).hexdigest() != record.metadata_sha256:
+            return None
+        return StoredObject(stream=io.BytesIO(data), size=len(data), meta=stored.meta)
+    if stored_sha256(services, record.key) != record.sha256:
+        stored.stream.close()
+        return None
+    return stored

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, request
 
-from . import caching, errors, files, health, json_api, manage, simple, upload
+from . import access, caching, errors, files, health, json_api, manage, simple, upload
 from .common import services
 from .upload_sessions import bp as upload_sessions_bp
 
@@ -21,3 +21,4 @@ def init_app(app: Flask) -> None:
     app.before_request(_start_services)
     for blueprint in (simple.bp, upload.bp, upload_sessions_bp, files.bp, json_api.bp, manage.bp, health.bp):
         app.register_blueprint(blueprint)
+    access.init_app(app)

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from werkzeug.wrappers import Response
 
 FILE_MAX_AGE = 365 * 24 * 3600
@@ -74,5 +74,20 @@ def _enforce(response: Response) -> Response:
     return response
 
 
+# -- Who asked (access control) ------------------------------------------------------------
+# An answer that is not ``public`` and that depended on who asked (the view looked at the
+# caller's credentials: every read, upload and management route does) also says
+# ``Vary: Authorization``, so no cache can hand one caller's answer to another, even an
+# error such as a 404 for a project hidden from this caller. docs/access.md has the rules.
+
+
+def vary_on_caller(response: Response) -> Response:
+    """Add ``Vary: Authorization`` to a non-public answer that depended on the caller."""
+    if g.get("asked_who") and not response.headers.get("Cache-Control", "").startswith("public"):
+        response.vary.add("Authorization")
+    return response
+
+
 def init_app(app: Flask) -> None:
-    app.after_request(_enforce)
+    app.after_request(vary_on_caller)
+    app.after_request(_enforce)  # registered last, so it runs first

@@ -30,6 +30,7 @@ STATUS_BY_ERROR: dict[type[errors.RegistryError], int] = {
     errors.NotFound: 404,
     errors.NotAcceptable: 406,
     errors.AlreadyExists: 409,
+    errors.ReadOnly: 409,
     errors.TooLarge: 413,
     errors.TooManyRequests: 429,
     errors.ConfigError: 500,
@@ -38,7 +39,7 @@ STATUS_BY_ERROR: dict[type[errors.RegistryError], int] = {
     errors.UpstreamTimeout: 504,
 }
 
-JSON_BLUEPRINTS = {"manage", "json_api", "health", "upload_sessions"}
+JSON_BLUEPRINTS = {"manage", "json_api", "health", "tokens", "upload_sessions"}
 
 
 def status_for(error: errors.RegistryError) -> int:

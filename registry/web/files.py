@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from flask import Blueprint, redirect, request
+from packaging.utils import canonicalize_name
 from werkzeug.wrappers import Response
 from werkzeug.wsgi import wrap_file
 
@@ -20,6 +21,7 @@ from ..errors import NotFound
 from ..models import FileRecord
 from ..services.fetch import Proxied
 from ..services.pages import Redirect
+from ..services.upload import stored_matches
 from .caching import apply_cache_policy
 from .common import require_read, services
 
@@ -102,18 +104,21 @@ def _declare_length(response: Response, length: int) -> None:
 @bp.get("/packages/<project>/<digest>/<filename>")
 def download(project: str, digest: str, filename: str) -> Response:
     """Serve a package file or its core metadata file (from upstream if configured and missing)."""
-    caller = require_read(project)
+    name = canonicalize_name(project)
+    caller = require_read(name, NotFound(f"File {filename!r} not found"))
     try:
         record, wants_metadata = _find_record(project, digest, filename)
     except NotFound:
+        if services().access.has_rules(name):  # a name reserved here is never fetched upstream
+            raise
         stream = request.method == "GET" and request.range is None
         found = services().fallback.missing_file(services(), caller, project, digest, filename, stream=stream)
         if isinstance(found, Redirect):
             return apply_cache_policy(redirect(found.location, code=302), "never")
         if isinstance(found, Proxied):
-            return _read_policy(_proxied_response(found))
+            return _read_policy(_proxied_response(found), name)
         record, wants_metadata = found, False
-    return _read_policy(_stored_response(record, wants_metadata))
+    return _read_policy(_stored_response(record, wants_metadata), name)
 
 
 def _stored_response(record: FileRecord, wants_metadata: bool) -> Response:
@@ -122,6 +127,12 @@ def _stored_response(record: FileRecord, wants_metadata: bool) -> Response:
     if not wants_metadata and (url := storage.download_url(key)):
         return apply_cache_policy(redirect(url, code=302), "never")
     stored = storage.open(key)
+    if services().config["pypi.allow_overwrite"]:
+        checked = stored_matches(services(), record, stored, wants_metadata)
+        if checked is None:  # replaced a moment ago: never serve the new bytes under this URL
+            shown = record.filename + (METADATA_SUFFIX if wants_metadata else "")
+            raise NotFound(f"File {shown!r} not found")
+        stored = checked
     etag = record.metadata_sha256 if wants_metadata else record.sha256
     mimetype = "text/plain" if wants_metadata else "application/octet-stream"
     if request.method == "HEAD":
@@ -143,9 +154,10 @@ def _proxied_response(proxied: Proxied) -> Response:
     return response
 
 
-def _read_policy(response: Response) -> Response:
+def _read_policy(response: Response, project: str) -> Response:
+    """Shareable when every caller may read ``project``; private otherwise."""
     if "Cache-Control" in response.headers:
         return response
-    if services().access.reads_are_public:
+    if services().access.is_public(project):
         return apply_cache_policy(response, "file")
     return apply_cache_policy(response, "private")

@@ -6,6 +6,7 @@ from flask import Blueprint, redirect, request
 from packaging.utils import canonicalize_name
 from werkzeug.wrappers import Response
 
+from ..errors import NotFound
 from ..services.project_json import project_document
 from .common import page_response, public_base_url, require_read, services
 
@@ -17,8 +18,9 @@ def _document(project: str, version: str | None) -> Response:
     if normalized != project:
         suffix = f"{version}/json" if version else "json"
         return redirect(f"{request.script_root}/pypi/{normalized}/{suffix}", code=301)
-    require_read(normalized)
-    return page_response(project_document(services(), normalized, version, public_base_url()))
+    require_read(normalized, NotFound(f"Project {normalized!r} not found"))
+    page = project_document(services(), normalized, version, public_base_url())
+    return page_response(page, public=services().access.is_public(normalized))
 
 
 @bp.get("/pypi/<project>/json")

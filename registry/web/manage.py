@@ -1,14 +1,16 @@
-"""Management over HTTP (JSON), for admins: yank/unyank a release or file, delete a file."""
+"""Management over HTTP (JSON): yank/unyank a release or file (admins), delete a file (admins,
+and members of ``pypi.allow_delete`` who may upload to the project)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
+from packaging.utils import canonicalize_name
 from werkzeug.wrappers import Response
 
-from ..errors import InvalidRequest
+from ..access import Access
+from ..errors import InvalidRequest, NotFound
 from ..models import FileRecord
 from ..services import manage
-from ..services.access import Access
 from .caching import apply_cache_policy
 from .common import identity, services
 
@@ -84,6 +86,11 @@ def unyank_file(project: str, filename: str) -> Response:
 @bp.delete("/files/<filename>")
 def delete_file(project: str, filename: str) -> Response:
     """Delete one file, its metadata file and its record."""
-    _admin()
+    caller = identity()
+    access = services().access
+    name = canonicalize_name(project)
+    access.require_read(caller, name, NotFound(f"Project {project!r} not found"))
+    Access.require_password(caller, "delete files")
+    access.require(caller, access.can_delete(caller, name), f"delete files of {project!r}")
     record = manage.delete_file(services(), project, filename)
     return _answer([record])

@@ -10,6 +10,7 @@ from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 from werkzeug.wrappers import Response
 
+from ..errors import NotFound
 from ..services import simple
 from ..services.pages import Redirect
 from .caching import apply_cache_policy
@@ -47,10 +48,15 @@ def index_without_slash() -> Response:
 
 @bp.get("/simple/")
 def index() -> Response:
-    """List every project."""
-    require_read()
+    """List every project the caller may read."""
+    caller = require_read()
+    access = services().access
     content_type = _content_type()
-    return page_response(simple.index_page(services(), content_type), vary_accept=True)
+    if access.policy().sees_everything(caller):
+        page = simple.index_page(services(), content_type)
+    else:
+        page = simple.index_page(services(), content_type, lambda name: access.can_read(caller, name))
+    return page_response(page, public=access.reads_are_public, vary_accept=True)
 
 
 @bp.get("/simple/<project>")
@@ -65,9 +71,9 @@ def project(project: str) -> Response:
     normalized = canonicalize_name(project)
     if normalized != project:
         return _redirect_to(f"/simple/{normalized}/")
-    require_read(normalized)
+    require_read(normalized, NotFound(f"Project {normalized!r} not found"))
     content_type = _content_type()
     answer = simple.project_page(services(), normalized, content_type)
     if isinstance(answer, Redirect):
         return apply_cache_policy(redirect(answer.location, code=302), "never")
-    return page_response(answer, vary_accept=True)
+    return page_response(answer, public=services().access.is_public(normalized), vary_accept=True)

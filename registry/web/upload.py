@@ -9,8 +9,8 @@ from __future__ import annotations
 from flask import Blueprint, request
 from werkzeug.wrappers import Response
 
+from ..access import Identity
 from ..errors import InvalidRequest, InvalidUpload
-from ..services.access import Identity
 from ..services.distribution import check_name
 from ..services.upload import UploadForm, upload
 from .caching import apply_cache_policy
@@ -75,8 +75,9 @@ def upload_view() -> Response:
     caller = identity()
     require_uploader(caller)
     form = _form_upload()
-    require_upload_to(caller, form.name)
-    outcome = upload(services(), form, caller.label)
+    project = require_upload_to(caller, form.name)
+    overwrite = services().access.can_overwrite(caller, project)
+    outcome = upload(services(), form, caller.label, overwrite=overwrite)
     message = "OK" if outcome.created else "OK: identical file already uploaded, nothing changed"
     response = Response(message + "\n", mimetype="text/plain")
     return apply_cache_policy(response, "never")

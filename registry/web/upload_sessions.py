@@ -63,8 +63,9 @@ def start() -> Response:
     caller = identity()
     require_uploader(caller)
     declared = large_upload.declare(services(), **_declaration())
-    require_upload_to(caller, declared.name)
-    started = large_upload.start(services(), declared, caller.label)
+    project = require_upload_to(caller, declared.name)
+    overwrite = services().access.can_overwrite(caller, project)
+    started = large_upload.start(services(), declared, caller.label, overwrite=overwrite)
     if isinstance(started, FileRecord):
         response = _file(started, status="exists")
     else:
@@ -80,7 +81,8 @@ def complete(session_id: str) -> Response:
     caller = identity()
     require_uploader(caller)
     declared = large_upload.find(services(), session_id, caller.label)
-    require_upload_to(caller, declared.name)
-    outcome = large_upload.complete(services(), session_id, declared, caller.label)
+    project = require_upload_to(caller, declared.name)
+    overwrite = services().access.can_overwrite(caller, project)
+    outcome = large_upload.complete(services(), session_id, declared, caller.label, overwrite=overwrite)
     response = _file(outcome.record, status="created" if outcome.created else "exists")
     return apply_cache_policy(response, "never")

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from registry.cache import Cache, UserRecord
+from registry.cache import Cache
 from registry.errors import AlreadyExists, NotFound
 from registry.models import FileRecord
 
@@ -252,51 +252,4 @@ def test_parallel_removes_and_adds_keep_the_project_consistent(cache: Cache) -> 
     assert [p.name for p in cache.list_projects()] == ["demo"]
 
 
-# -- users ----------------------------------------------------------------------------------
-
-
-def user(name: str = "alice", **changes: object) -> UserRecord:
-    base = UserRecord(name=name, password_hash="$pbkdf2-sha256$hash", admin=False, groups=("dev",))
-    return UserRecord(**{**base.__dict__, **changes})
-
-
-def test_users_round_trip(cache: Cache) -> None:
-    alice = user(extra={"email": "alice@example.invalid", "tokens": [1, 2]})
-    bob = user("bob", admin=True, groups=())
-    cache.add_user(alice)
-    cache.add_user(bob)
-    assert cache.get_user("alice") == alice
-    assert cache.get_user("carol") is None
-    assert cache.list_users() == [alice, bob]
-
-
-def test_add_user_is_create_only(cache: Cache) -> None:
-    cache.add_user(user())
-    with pytest.raises(AlreadyExists):
-        cache.add_user(user(password_hash="other"))
-    assert cache.get_user("alice") == user()
-
-
-def test_concurrent_add_user_has_one_winner(cache: Cache) -> None:
-    outcomes = run_parallel(6, lambda n: cache.add_user(user(password_hash=f"hash{n}")))
-    winners = [n for n, outcome in outcomes.items() if outcome is None]
-    assert len(winners) == 1
-    assert cache.get_user("alice") == user(password_hash=f"hash{winners[0]}")
-
-
-def test_save_and_remove_user(cache: Cache) -> None:
-    cache.save_user(user())
-    cache.save_user(user(admin=True))
-    assert cache.get_user("alice") == user(admin=True)
-    cache.remove_user("alice")
-    cache.remove_user("alice")
-    assert cache.get_user("alice") is None
-    assert cache.list_users() == []
-
-
-def test_user_names_with_unusual_characters(cache: Cache) -> None:
-    names = ["a/b", "..", "__x__", "x.y@example.invalid", "ünï cöde"]
-    for name in names:
-        cache.add_user(user(name))
-    assert sorted(u.name for u in cache.list_users()) == sorted(names)
-    assert all(cache.get_user(name) == user(name) for name in names)
+# Access data (users, groups, permissions, tokens): test_cache_docs.py.

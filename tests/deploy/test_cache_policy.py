@@ -24,6 +24,7 @@ INDEX = cache_control("index", DEFAULTS)
 FILE = cache_control("file", {})
 PRIVATE = "private, no-cache"
 NEVER = "no-store"
+WHO = "Authorization"  # the answer depended on who asked (docs/access.md)
 
 
 @dataclass(frozen=True)
@@ -85,23 +86,23 @@ ROWS = (
     Row("GET /packages/.../<file>.metadata", "public", 200, FILE, "", get("{file}.metadata")),
     Row("HEAD /packages/.../<file>", "public", 200, FILE, "", head("{file}")),
     Row("GET /packages/.../<file> with Range", "public", 206, FILE, "", get("{file}", Range="bytes=0-9")),
-    Row("GET /simple/<unknown project>/", "public", 404, NEVER, "", get("/simple/no-such-project/")),
-    Row("GET /packages/<project>/<wrong hash>/<file>", "public", 404, NEVER, "", get("/packages/x/0000000000/y.whl")),  # noqa: E501
+    Row("GET /simple/<unknown project>/", "public", 404, NEVER, WHO, get("/simple/no-such-project/")),
+    Row("GET /packages/<project>/<wrong hash>/<file>", "public", 404, NEVER, WHO, get("/packages/x/0000000000/y.whl")),  # noqa: E501
     Row("GET /<unknown path>", "public", 404, NEVER, "", get("/no/such/page")),
     Row("GET /simple/<unnormalized name>", "public", 301, NEVER, "", get("/simple/Deploy_Demo")),
-    Row("GET /simple/ with a wrong password", "public", 401, NEVER, "", get("/simple/", auth=WRONG)),
-    Row("POST / (upload) without credentials", "public", 401, NEVER, "", upload_as("")),
-    Row("POST / (upload) as a user", "public", 200, NEVER, "", upload_as("bob")),
-    Row("POST /manage/... as a non-admin", "public", 403, NEVER, "", post(YANK + "/yank", "bob")),
-    Row("POST /manage/... as an admin", "public", 200, NEVER, "", post(YANK + "/unyank", "admin")),
+    Row("GET /simple/ with a wrong password", "public", 401, NEVER, WHO, get("/simple/", auth=WRONG)),
+    Row("POST / (upload) without credentials", "public", 401, NEVER, WHO, upload_as("")),
+    Row("POST / (upload) as a user", "public", 200, NEVER, WHO, upload_as("bob")),
+    Row("POST /manage/... as a non-admin", "public", 403, NEVER, WHO, post(YANK + "/yank", "bob")),
+    Row("POST /manage/... as an admin", "public", 200, NEVER, WHO, post(YANK + "/unyank", "admin")),
     Row("GET /", "public", 200, NEVER, "", get("/")),
     Row("GET /health", "public", 200, NEVER, "", get("/health")),
     Row("GET /health/live", "public", 200, NEVER, "", get("/health/live")),
-    Row("GET /simple/ without credentials", "private", 401, NEVER, "", get("/simple/")),
+    Row("GET /simple/ without credentials", "private", 401, NEVER, WHO, get("/simple/")),
     Row("GET /simple/<project>/ as a user", "private", 200, PRIVATE, "Accept, Authorization", get("/simple/{project}/", "bob")),  # noqa: E501
     Row("GET /pypi/<project>/json as a user", "private", 200, PRIVATE, "Authorization", get("/pypi/{project}/json", "bob")),  # noqa: E501
     Row("GET /packages/.../<file> as a user", "private", 200, PRIVATE, "Authorization", get("{file}", "bob")),
-    Row("GET /packages/.../<file> without credentials", "private", 401, NEVER, "", get("{file}")),
+    Row("GET /packages/.../<file> without credentials", "private", 401, NEVER, WHO, get("{file}")),
 )  # fmt: skip
 
 

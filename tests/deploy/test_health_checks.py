@@ -30,7 +30,7 @@ def test_both_answer_ok_when_backends_work(app: Flask) -> None:
 def test_liveness_stays_up_when_a_backend_is_down(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     services = app.extensions["registry"]
     monkeypatch.setattr(services.cache, "check_health", _broken)
-    monkeypatch.setattr(services.cache, "list_users", _broken)  # first-use start-up work too
+    monkeypatch.setattr(services.cache, "docs_serial", _broken)  # first-use start-up work too
     client = app.test_client()
     live = client.get("/health/live")
     assert live.status_code == 200 and live.headers["Cache-Control"] == "no-store"

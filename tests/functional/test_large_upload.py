@@ -130,6 +130,21 @@ def test_the_same_file_again_needs_no_session(registry: Registry, dist: Dist) ->
     assert staged(registry) == []
 
 
+def test_a_file_is_replaced_only_by_who_may_overwrite(registry: Registry, dist: Dist) -> None:
+    assert upload_large(registry, wheel_bytes(dist), dist.wheel_name).status_code == 200
+    replacing = build(registry.settings | {"pypi.allow_overwrite": "admin"})
+    other = wheel_bytes(Dist(dist.name, dist.version, summary="replaced"))
+    assert_refused(
+        start(replacing, declaration(other, dist.wheel_name), auth=ALICE), 400, "File already exists"
+    )
+    answer = upload_large(replacing, other, dist.wheel_name)  # as an admin
+    assert answer.status_code == 200 and answer.get_json()["status"] == "created", answer.text
+    record = replacing.services.cache.get_file(dist.name, dist.wheel_name)
+    assert record is not None and record.sha256 == hashlib.sha256(other).hexdigest()
+    assert replacing.client.get(urlsplit(answer.get_json()["url"]).path).data == other
+    assert staged(replacing) == []
+
+
 def bad_zip(dist: Dist) -> bytes:
     return b"PK\x03\x04 this is not a zip archive" * 100
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from registry.cache import UserRecord
+from registry.access import manage
 from registry.cli import cli
 from registry.errors import BackendUnavailable
 from registry.services.context import Services
@@ -26,7 +26,7 @@ def contents(services: Services) -> dict[str, Any]:
             r.key: r for p in services.cache.list_projects() for r in services.cache.list_files(p.name)
         },
         "projects": sorted((p.name, p.display_name) for p in services.cache.list_projects()),
-        "users": services.cache.list_users(),
+        "access": {kind: services.cache.list_docs(kind) for kind in ("user", "group", "perm", "token")},
     }
 
 
@@ -40,7 +40,9 @@ def fill(registry: Registry) -> None:
         ).status_code
         == 200
     )
-    registry.services.cache.add_user(UserRecord("carol", "$pbkdf2-sha256$x", groups=("team",)))
+    access = registry.services.access
+    manage.add_user(access, "carol", "carol-password")
+    manage.add_members(access, "team", ["carol"])
 
 
 def admin_headers() -> dict[str, str]:
@@ -65,7 +67,7 @@ def test_local_to_gcp_and_back(
     report = migrate(local.services, gcp.services)
     assert report.files_copied == 9  # 3 wheels, their 3 metadata files, 3 sdists
     assert report.records_added == 6
-    assert report.users_copied == 1
+    assert report.access_copied == 2  # the user carol and the group team
     assert contents(gcp.services) == contents(local.services)
     assert gcp.listed("migrate-demo") == local.listed("migrate-demo")
     # ...and back into a fresh local registry.
@@ -79,7 +81,7 @@ def test_migrate_is_idempotent(pair: tuple[Registry, Registry]) -> None:
     migrate(local.services, gcp.services)
     again = migrate(local.services, gcp.services)
     assert (again.files_copied, again.records_added, again.records_updated) == (0, 0, 0)
-    assert (again.files_present, again.records_present, again.users_present) == (9, 6, 1)
+    assert (again.files_present, again.records_present, again.access_present) == (9, 6, 2)
     assert contents(gcp.services) == contents(local.services)
 
 

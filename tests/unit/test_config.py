@@ -63,7 +63,7 @@ def test_config_file_from_environment(tmp_path: Path) -> None:
     ("key", "value", "phrases"),
     [
         ("pypi.fallback", "cash", ["pypi.fallback", "'cash'", "none, redirect, cache"]),
-        ("pypi.default_read", "nobody", ["pypi.default_read", "nobody", "everyone, authenticated"]),
+        ("pypi.default_read", "no body!", ["pypi.default_read", "body!", "everyone, authenticated"]),
         ("pypi.max_file_size", "lots", ["pypi.max_file_size", "'lots'", "100MiB"]),
         ("pypi.always_show_upstream", "maybe", ["pypi.always_show_upstream", "true or false"]),
         ("pypi.storage", "s4", ["pypi.storage", "'s4'", "file, gcs"]),
