@@ -123,8 +123,11 @@ def test_rebuild_on_a_live_registry_never_hides_a_file(
     served = set(registry.listed("rebuild-demo"))
     real_get_meta = registry.services.storage.get_meta
 
+    overlapped = threading.Event()
+
     def slow_get_meta(key: str) -> dict[str, str]:  # a slow bucket: the rebuild overlaps the reads
-        time.sleep(0.05)
+        overlapped.wait(timeout=30)  # held until the page was checked a few times mid-rebuild
+        time.sleep(0.01)
         return real_get_meta(key)
 
     monkeypatch.setattr(registry.services.storage, "get_meta", slow_get_meta)
@@ -148,7 +151,9 @@ def test_rebuild_on_a_live_registry_never_hides_a_file(
     while not done.is_set():
         assert served <= set(registry.listed("rebuild-demo"))
         checks += 1
+        if checks >= 3:
+            overlapped.set()
     worker.join()
-    assert checks > 3
+    assert checks >= 3
     assert not isinstance(outcome[0], Exception), outcome
     assert set(registry.listed("rebuild-demo")) == served | {"rebuild_demo-1.0.tar.gz"}
