@@ -15,8 +15,8 @@ from pathlib import Path
 
 import requests
 
+from registry.access.passwords import hash_password
 from registry.config import load_config
-from registry.services.access import hash_password
 from registry.services.context import Services
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
+from ..access import Identity
 from ..config import Config
 from ..errors import InvalidUpload, NotFound, UpstreamError
 from ..models import FileRecord
 from ..upstream import KeyedLocks, UpstreamFile, UpstreamIndex, UpstreamProject, redact
-from .access import Identity
 from .distribution import ParsedFilename, parse_filename
 from .fetch import Proxied, Tee, metadata_body
 from .pages import Page, Redirect

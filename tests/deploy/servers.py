@@ -124,7 +124,7 @@ class Users:
     bob_password: str = field(default_factory=lambda: "bob-" + os.urandom(6).hex())
 
     def settings(self) -> dict[str, str]:
-        from registry.services.access import hash_password
+        from registry.access.passwords import hash_password
 
         return {
             "REGISTRY_USER_ADMIN": hash_password(self.admin_password),

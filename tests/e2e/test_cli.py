@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from registry.access.passwords import verify_password
 from registry.config import load_config
-from registry.services.access import verify_password
 from tests.conftest import post_upload
 from tests.distributions import Dist, wheel_bytes
 from tests.server import ROOT, RegistryServer, free_port
