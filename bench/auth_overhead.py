@@ -25,7 +25,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -46,6 +45,7 @@ from registry.access import manage  # noqa: E402
 from registry.access.tokens import create_token  # noqa: E402
 from registry.config import load_config  # noqa: E402
 from registry.services.context import Services  # noqa: E402
+from tests.processes import stop_group  # noqa: E402
 
 USER = ("bench-user", "bench-password-1")
 PROJECT = "bench-project"
@@ -130,13 +130,7 @@ class Server:
         return total / ticks
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop_group(self.process)
 
 
 def basic(user: str, password: str) -> str:

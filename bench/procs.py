@@ -23,6 +23,8 @@ from types import FrameType
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from tests.processes import stop_group
+
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 SERVER_CORE = "0"
 CLIENT_CORE = "1"
@@ -63,20 +65,7 @@ def start(command: Sequence[str], *, env: Mapping[str, str], cwd: Path, log: Pat
 def stop(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
     """End the process group: SIGTERM, then SIGKILL after ``timeout`` seconds."""
     _running.pop(process.pid, None)
-    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            process.wait(timeout=wait)
-            # The leader is gone; make sure no worker of its group lingers.
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            break
-        except subprocess.TimeoutExpired:
-            continue
-        break
+    stop_group(process, timeout=timeout)
 
 
 def stop_all() -> None:

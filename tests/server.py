@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import requests
 from registry.access.passwords import hash_password
 from registry.config import load_config
 from registry.services.context import Services
+from tests.processes import stop_group
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -107,13 +107,8 @@ class RegistryServer:
         raise RuntimeError(f"registry server did not become healthy in {timeout}s")
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        if self.process:
+            stop_group(self.process)
 
     def services(self) -> Services:
         """The same backends the server uses, for checking what is stored."""

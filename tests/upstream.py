@@ -9,8 +9,6 @@ never answers, for timeouts.
 from __future__ import annotations
 
 import hashlib
-import os
-import signal
 import socket
 import subprocess
 import threading
@@ -23,6 +21,7 @@ import requests
 from passlib.apache import HtpasswdFile
 
 from tests.distributions import Dist, sdist_bytes, wheel_bytes
+from tests.processes import stop_group
 from tests.server import BIN, free_port
 
 
@@ -73,13 +72,8 @@ class PypiServer:
         raise RuntimeError(f"pypiserver did not start in {timeout}s:\n{self.log.read_text()}")
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        if self.process:
+            stop_group(self.process, timeout=10)
 
     def add(self, dist: Dist, *, sdist: bool = True) -> None:
         """Publish a wheel (and an sdist) by dropping them into the served folder."""

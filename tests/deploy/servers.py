@@ -26,6 +26,8 @@ from typing import Any
 
 import requests
 
+from tests.processes import stop_group
+
 ROOT = Path(__file__).resolve().parents[2]
 FIREBASE = ROOT / "node_modules" / ".bin" / "firebase"
 PROJECT = "demo-test"
@@ -75,16 +77,7 @@ class Process:
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
         """Signal the process group we started, wait, and kill it if it does not stop."""
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, sig)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-        return self.process.returncode
+        return stop_group(self.process, sig, timeout)
 
 
 def spawn(name: str, command: list[str], log: Path, env: Mapping[str, str], cwd: Path = ROOT) -> Process:
