@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,6 +48,9 @@ INSERT OR IGNORE INTO counters (name, value) VALUES ('docs', 0);
 """
 
 
+_SETUP_WAIT_SECONDS = 10.0
+
+
 def _path_from_url(url: str) -> str:
     """``sqlite:///relative.db`` or ``sqlite:////abs/path.db`` -> the path (pypicloud's form)."""
     prefix = "sqlite:///"
@@ -72,6 +76,7 @@ class SQLiteCache(Cache):
         self.path = path
         self._local = threading.local()
         self._schema_ready = False
+        self._setup_lock = threading.Lock()
 
     @classmethod
     def from_config(cls, config: Config) -> SQLiteCache:
@@ -86,15 +91,35 @@ class SQLiteCache(Cache):
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-                connection.execute("PRAGMA journal_mode=WAL")
-                connection.execute("PRAGMA synchronous=NORMAL")
+                connection.execute("PRAGMA synchronous=NORMAL")  # per connection
                 if not self._schema_ready:
-                    connection.executescript(_SCHEMA)
-                    self._schema_ready = True
+                    self._set_up(connection)
             except (OSError, sqlite3.Error) as exc:
                 raise BackendUnavailable(f"cannot open SQLite database {self.path}: {exc}") from exc
             self._local.connection = connection
         return connection
+
+    def _set_up(self, connection: sqlite3.Connection) -> None:
+        """WAL mode and the schema, once per process.
+
+        Switching a new database to WAL answers "database is locked" at once, without waiting
+        on the busy timeout, when another connection is doing the same: so threads take turns
+        here, and another process's set-up is waited out for a few seconds.
+        """
+        with self._setup_lock:
+            if self._schema_ready:
+                return
+            deadline = time.monotonic() + _SETUP_WAIT_SECONDS
+            while True:
+                try:
+                    connection.execute("PRAGMA journal_mode=WAL")
+                    connection.executescript(_SCHEMA)
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.02)
+            self._schema_ready = True
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
