@@ -14,14 +14,13 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import click
 
+from . import serving
 from .access.passwords import hash_password
 from .config import CONFIG_ENV, Config, load_config, settings_markdown
 from .errors import RegistryError
-from .log import gunicorn_logger_class
 from .services import manage
 from .services.context import Services, ensure_admin
 
@@ -57,8 +56,6 @@ def cli() -> None:
 @click.option("--threads", type=int, default=8, show_default=True, help="Threads per worker.")
 def serve(config: str | None, host: str, port: int | None, workers: int, threads: int) -> None:
     """Start the registry with gunicorn (CONFIG or $REGISTRY_CONFIG; none: local defaults)."""
-    from gunicorn.app.base import BaseApplication
-
     port = port or int(os.environ.get("PORT", DEFAULT_PORT))
     services = _services(config)
     try:
@@ -81,27 +78,7 @@ def serve(config: str | None, host: str, port: int | None, workers: int, threads
         click.echo("Log in as a database user (first start created 'admin').")
     if config:
         os.environ[CONFIG_ENV] = str(Path(config).resolve())
-    options = {
-        "bind": f"{host}:{port}",
-        "workers": workers,
-        "threads": threads,
-        "worker_class": "gthread",
-        "accesslog": "-",
-        "logger_class": gunicorn_logger_class(),  # log.format: text or JSON lines
-        "graceful_timeout": 20,
-    }
-
-    class Server(BaseApplication):
-        def load_config(self) -> None:
-            for key, value in options.items():
-                self.cfg.set(key, value)
-
-        def load(self) -> Any:
-            from . import create_app
-
-            return create_app()
-
-    Server().run()
+    serving.run(serving.gunicorn_options(f"{host}:{port}", workers, threads))
 
 
 @cli.command("hash-password")

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from gunicorn.glogging import Logger
 
+from registry.serving import WORKER_CLASS
+
 from .servers import ROOT, Users, basic_auth, start_gunicorn
 
 
@@ -25,7 +27,7 @@ def conf(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, object]:
 def test_defaults_suit_cloud_run(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = conf(monkeypatch, PORT="9123")
     assert settings["bind"] == "127.0.0.1:9123"  # the Dockerfile sets HOST=0.0.0.0
-    assert (settings["worker_class"], settings["workers"], settings["threads"]) == ("gthread", 1, 8)
+    assert (settings["worker_class"], settings["workers"], settings["threads"]) == (WORKER_CLASS, 1, 8)
     assert settings["graceful_timeout"] < 10  # Cloud Run kills 10 s after SIGTERM
     assert settings["preload_app"] is False
     assert settings["control_socket_disable"] is True
