@@ -29,6 +29,16 @@ def _has_body() -> bool:
     return bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
 
 
+def _parser_reason(error: BaseException) -> str:
+    """The JSON parser's own words, found along the exception chain (Flask hides them)."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, ValueError):
+            return f": {cause}"
+        cause = cause.__cause__ or cause.__context__
+    return ""
+
+
 def require_json_body() -> None:
     """Refuse a non-JSON or unparsable body on a JSON endpoint (runs before every view).
 
@@ -47,9 +57,8 @@ def require_json_body() -> None:
         request.get_json()
     except RecursionError as exc:
         raise InvalidRequest("The JSON body is nested too deeply") from exc
-    except BadRequest as exc:  # Flask's, with the parser's ValueError as its cause
-        reason = f": {exc.__cause__}" if isinstance(exc.__cause__, ValueError) else ""
-        raise InvalidRequest(f"The body is not valid JSON{reason}") from exc
+    except BadRequest as exc:
+        raise InvalidRequest(f"The body is not valid JSON{_parser_reason(exc)}") from exc
 
 
 def init_app(app: Flask) -> None:

@@ -43,7 +43,7 @@ def check_url_values(endpoint: str | None, values: dict[str, Any] | None) -> Non
         try:
             canonicalize_name(project, validate=True)
         except InvalidName as exc:
-            raise NotFound(f"Project {project!r} not found: that is not a valid project name") from exc
+            raise NotFound(f"Project {project!r} not found: it is not a valid project name") from exc
     for key, kind in _PLAIN_VALUES.items():
         value = values.get(key)
         if isinstance(value, str) and not _plain(value):
