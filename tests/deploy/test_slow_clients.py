@@ -10,7 +10,6 @@ The others pin down each rule of ``registry.serving.worker`` on a server with sh
 from __future__ import annotations
 
 import socket
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,25 +20,11 @@ from tests.distributions import Dist, write_wheel
 from tests.slowclients import LatencyProbe, slow_clients, timed_get
 
 from .conftest import upload
-from .servers import Process, Users, answers_200, basic_auth, child_env, free_port, spawn, start_gunicorn
-from .servers import wait_until as wait_ready
+from .servers import Process, Users, basic_auth, start_gunicorn, start_serve
 
 SLOW = {"headers": 100, "body": 60, "big-body": 40}
 DURATION = 15.0
 DEMO = Dist("slow-demo", "1.0")
-
-
-def start_make_run(tmp: Path, settings: dict[str, str]) -> Process:
-    """``python -m registry serve`` (what ``make run`` starts) on a free loopback port."""
-    port = free_port()
-    env = child_env(
-        REGISTRY_STORAGE_DIR=str(tmp / "packages"), REGISTRY_DB_PATH=str(tmp / "registry.sqlite3"), **settings
-    )
-    command = [sys.executable, "-m", "registry", "serve", "--port", str(port)]
-    server = spawn("make run", command, tmp / "serve.log", env)
-    server.url = f"http://127.0.0.1:{port}"
-    wait_ready(server, answers_200(server.url + "/health"), timeout=60)
-    return server
 
 
 def port_of(server: Process) -> int:
@@ -50,7 +35,7 @@ def port_of(server: Process) -> int:
 @pytest.mark.parametrize("shipped", ["container", "make run"])
 def test_200_slow_clients_leave_a_normal_client_fast(tmp_path: Path, shipped: str) -> None:
     users = Users()
-    start = start_gunicorn if shipped == "container" else start_make_run
+    start = start_gunicorn if shipped == "container" else start_serve
     server = start(tmp_path, users.settings())
     admin = basic_auth("admin", users.admin_password)
     try:
