@@ -64,5 +64,9 @@ docs: venv
 bench: dev-venv
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
+# Uploads, reads and 200 slow clients at once, 3 minutes per shipped configuration.
+soak: dev-venv
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache node_modules

@@ -37,6 +37,8 @@ class Limits:
     body_buffer: int = 1024 * 1024
     #: Bytes of bodies held by one worker at once; past this, a body streams like a large one.
     buffer_total: int = 64 * 1024 * 1024
+    #: Seconds a large body may wait for a streaming slot before it is refused (503).
+    queue_timeout: float = 60.0
     #: Seconds one send to the client may wait for it to read.
     send_timeout: float = 30.0
 

@@ -9,9 +9,10 @@ each request itself, without blocking, and submits it to the thread pool only wh
 complete: its head, and its body when that is at most ``Limits.body_buffer`` bytes and the
 worker holds fewer than ``Limits.buffer_total`` bytes of bodies. A slow client then costs a
 socket and a buffer, not a thread. Larger bodies (uploads of big files) still stream from the
-socket to the app, which keeps memory flat; at most ``threads - reserve`` of them run at once,
-the rest wait unread, so some threads always remain for everything else. Every read a thread
-still does has a deadline (``Limits.body_timeout`` plus ``min_rate``), every send a timeout.
+socket to the app, which keeps memory flat; at most half the threads stream at once, the others
+wait unread (up to ``Limits.queue_timeout``), so half the threads always remain for everything
+else. Every read a thread still does has a deadline (``Limits.body_timeout`` plus
+``min_rate``), every send a timeout.
 
 Nothing else changes: gunicorn's own parser still parses every byte (the loop only finds where
 a request ends), and the WSGI environ, keep-alive, graceful shutdown and logging are gthread's.
@@ -129,7 +130,7 @@ class BufferingWorker(ThreadWorker):
         self.reading: dict[Conn, None] = {}  # insertion-ordered set: the loop is reading these
         self.buffered = 0  # bytes of bodies reserved by requests read or being read
         self.streams = 0
-        self.max_streams = max(1, self.cfg.threads - max(1, self.cfg.threads // 4))
+        self.max_streams = max(1, self.cfg.threads // 2)
         self.waiting: deque[Conn] = deque()  # large bodies waiting for a streaming slot
         self.lingering: dict[socket.socket, float] = {}
 
@@ -238,7 +239,7 @@ class BufferingWorker(ThreadWorker):
         """A large or unsized body: run it when a streaming slot is free, unread until then."""
         self.stop_reading(conn)
         conn.streamed = True
-        conn.deadline = time.monotonic() + self.limits.head_timeout
+        conn.deadline = time.monotonic() + self.limits.queue_timeout
         self.waiting.append(conn)
         self.start_streams()
 

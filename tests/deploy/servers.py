@@ -75,7 +75,7 @@ class Process:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int | None:
         """Signal the process group we started, wait, and kill it if it does not stop."""
         return stop_group(self.process, sig, timeout)
 

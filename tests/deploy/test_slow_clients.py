@@ -67,6 +67,7 @@ LIMITS = {
     "GUNICORN_HEAD_TIMEOUT": "1",
     "GUNICORN_BODY_TIMEOUT": "3",
     "GUNICORN_BODY_BUFFER": "4096",
+    "GUNICORN_QUEUE_TIMEOUT": "1",
     "GUNICORN_THREADS": "2",  # one streaming slot, one thread kept for everything else
 }
 
@@ -155,7 +156,7 @@ def test_a_stalled_large_body_gets_408_from_the_app(limited: tuple[Process, str]
 
 def test_large_bodies_wait_for_a_streaming_slot_while_reads_go_on(limited: tuple[Process, str]) -> None:
     """Two threads: one stalled large upload holds the only streaming slot, a second waits
-    unread and is refused after the head timeout, and reads use the thread kept for them."""
+    unread and is refused after the queue timeout, and reads use the thread kept for them."""
     server, admin = limited
     with connect(server) as holder, connect(server) as waiter:
         holder.sendall(upload_head(admin, 100_000) + b"--b0undary\r\n")
