@@ -163,9 +163,12 @@ class BufferingWorker(ThreadWorker):
         conn.head = None
         conn.deadline = time.monotonic() + self.limits.head_timeout
         self.reading[conn] = None
-        if not self.progress(conn):
-            self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_readable, conn))
-            conn.watched = True
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_readable, conn))
+        conn.watched = True
+        if data:
+            self.progress(conn)
+        else:
+            self.read_available(conn)  # a kept-alive connection comes here once it is readable
 
     def stop_reading(self, conn: Conn) -> None:
         self.reading.pop(conn, None)
@@ -174,17 +177,22 @@ class BufferingWorker(ThreadWorker):
             conn.watched = False
 
     def on_readable(self, conn: Conn, sock: socket.socket) -> None:
+        self.read_available(conn)
+
+    def read_available(self, conn: Conn) -> bool:
+        """Read what the socket holds and act on it; False if it held nothing yet."""
         try:
-            data = sock.recv(256 * 1024)
+            data = conn.sock.recv(256 * 1024)
         except (BlockingIOError, InterruptedError):
-            return
+            return False
         except OSError:
             data = b""
         if not data:
             self.drop(conn)
-            return
-        conn.buffer += data
-        self.progress(conn)
+        else:
+            conn.buffer += data
+            self.progress(conn)
+        return True
 
     def progress(self, conn: Conn) -> bool:
         """Act on what has arrived; True once the loop no longer reads this connection."""
@@ -332,7 +340,11 @@ class BufferingWorker(ThreadWorker):
         """gthread's expiry pass (every loop turn, and during a graceful stop), plus ours."""
         super().murder_pending()
         now = time.monotonic()
-        for conn in [c for c in self.reading if c.deadline <= now or (not self.alive and not c.buffer)]:
+        for conn in [c for c in self.reading if not self.alive and not c.buffer]:
+            if not self.read_available(conn):  # stopping: close what has not started a request
+                self.forget(conn)
+                conn.close()
+        for conn in [c for c in self.reading if c.deadline <= now]:
             if conn.buffer:
                 self.refuse(conn, "408 Request Timeout", "The request took too long to arrive")
             else:
