@@ -138,6 +138,23 @@ def choice(*allowed: str) -> Parser:
     return parse
 
 
+def choice_or_class(*allowed: str) -> Parser:
+    """One of ``allowed``, or a dotted path to a class of your own (``pkg.module:Class``),
+    which is imported and checked when the backend is loaded (``registry.backends``).
+
+    >>> choice_or_class("config", "db")("mypkg.access:LdapAccess")
+    'mypkg.access:LdapAccess'
+    """
+    named = choice(*allowed)
+
+    def parse(value: str) -> str:
+        text = value.strip()
+        return text if "." in text or ":" in text else str(named(text))
+
+    parse.choices = allowed  # type: ignore[attr-defined]
+    return parse
+
+
 PSEUDO_GROUPS = ("everyone", "authenticated", "admin")
 # User and group names: what a config key, a Firestore document id and basic auth all accept.
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._@+-]{0,99}")
@@ -184,15 +201,22 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("pypi.storage", "file", parse_text, "Where package files live: `file` or `gcs`."),
+    Setting(
+        "pypi.storage",
+        "file",
+        parse_text,
+        "Where package files live: `file`, `gcs`, `s3` or `azure-blob`, or a class of your own as "
+        "`package.module:Class` (docs/extending.md).",
+    ),
     Setting("pypi.db", "sqlite", parse_text, "Where metadata lives: `sqlite` or `firestore`."),
     Setting(
         "pypi.auth",
         "db",
-        choice("config", "db"),
+        choice_or_class("config", "db"),
         "Where users, groups and project permissions live: `config` (only the `user.*`, "
         "`group.*` and `package.*` lines) or `db` (those lines plus the database, managed with "
-        "`python -m registry user|group|perm`). API tokens always live in the database.",
+        "`python -m registry user|group|perm`), or a class of your own as "
+        "`package.module:Class`. API tokens always live in the database.",
     ),
     Setting(
         "pypi.default_read",
@@ -541,7 +565,11 @@ def settings_markdown(extra: Iterable[Setting] = ()) -> str:
         "| key | environment variable | default | meaning |",
         "| --- | --- | --- | --- |",
     ]
+    seen: set[str] = set()
     for setting in (*SETTINGS, *extra):
+        if setting.key in seen:  # a key several backends read (storage.bucket) is listed once
+            continue
+        seen.add(setting.key)
         default = f"`{setting.default}`" if setting.default else "(empty)"
         lines.append(f"| `{setting.key}` | `{setting.env_var}` | {default} | {setting.help} |")
     return "\n".join(lines) + "\n"

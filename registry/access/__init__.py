@@ -24,7 +24,7 @@ def access_class(name: str) -> type[Access]:
 
     :raises ConfigError: no backend has that name.
     """
-    cls: type[Access] = load_backend_class("pypi.auth", BACKENDS, name)
+    cls: type[Access] = load_backend_class("pypi.auth", BACKENDS, name, Access)
     return cls
 
 
