@@ -25,6 +25,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
+from .backends import backend_choice
 from .errors import ConfigError
 
 CONFIG_ENV = "REGISTRY_CONFIG"
@@ -138,23 +139,6 @@ def choice(*allowed: str) -> Parser:
     return parse
 
 
-def choice_or_class(*allowed: str) -> Parser:
-    """One of ``allowed``, or a dotted path to a class of your own (``pkg.module:Class``),
-    which is imported and checked when the backend is loaded (``registry.backends``).
-
-    >>> choice_or_class("config", "db")("mypkg.access:LdapAccess")
-    'mypkg.access:LdapAccess'
-    """
-    named = choice(*allowed)
-
-    def parse(value: str) -> str:
-        text = value.strip()
-        return text if "." in text or ":" in text else str(named(text))
-
-    parse.choices = allowed  # type: ignore[attr-defined]
-    return parse
-
-
 PSEUDO_GROUPS = ("everyone", "authenticated", "admin")
 # User and group names: what a config key, a Firestore document id and basic auth all accept.
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._@+-]{0,99}")
@@ -212,7 +196,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "pypi.auth",
         "db",
-        choice_or_class("config", "db"),
+        backend_choice("config", "db"),
         "Where users, groups and project permissions live: `config` (only the `user.*`, "
         "`group.*` and `package.*` lines) or `db` (those lines plus the database, managed with "
         "`python -m registry user|group|perm`), or a class of your own as "

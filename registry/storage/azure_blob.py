@@ -16,6 +16,7 @@ read-only SAS URL for that one blob, signed offline with the account key.
 from __future__ import annotations
 
 import io
+import logging
 import threading
 import uuid
 from collections.abc import Iterator, Mapping
@@ -53,6 +54,8 @@ META_BYTES = 7 * 1024  # Azure allows 8 KiB of metadata, names and values togeth
 BLOCK_BYTES = 8 * 1024 * 1024  # a staged block: the memory one upload holds
 GET_BYTES = 4 * 1024 * 1024  # the most one GET of a read window holds in memory
 BINARY = ContentSettings(content_type="application/octet-stream")
+# The SDK logs every request's and answer's headers at INFO: the registry's log is for its own.
+logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
 
 
 class AzureBlobStorage(Storage):

@@ -237,9 +237,9 @@ class S3Storage(Storage):
         def open_range(start: int, end: int) -> Any:
             pinned = {"IfMatch": etag, "Range": f"bytes={start}-{end - 1}"}
             with self._errors("read", key, precondition=BackendUnavailable):
-                return self.client().get_object(Bucket=self.bucket, Key=name, **pinned)["Body"]
+                return _Body(self.client().get_object(Bucket=self.bucket, Key=name, **pinned)["Body"])
 
-        window = (first["Body"], int(first["ContentLength"])) if first["Body"] is not None else None
+        window = (_Body(first["Body"]), int(first["ContentLength"])) if first["Body"] is not None else None
         reader = RangedReader(size, open_range, lambda: self._errors("read", key), window)
         return StoredObject(stream=cast(BinaryIO, reader), size=size, meta={})
 
@@ -285,6 +285,25 @@ class S3Storage(Storage):
                 "get_object", Params=params, ExpiresIn=self.options.redirect_seconds
             )
         return url
+
+
+class _Body:
+    """A ranged GET's body. Closed once read to its end, its connection goes back to the pool
+    for the next request (botocore would drop it); closed early, the connection is dropped."""
+
+    def __init__(self, body: Any) -> None:
+        self._body = body
+
+    def read(self, size: int = -1) -> bytes:
+        data: bytes = self._body.read(size)
+        return data
+
+    def close(self) -> None:
+        raw = getattr(self._body, "_raw_stream", None)  # urllib3's response
+        if raw is not None and getattr(raw, "length_remaining", None) == 0:
+            raw.release_conn()
+        else:
+            self._body.close()
 
 
 def _make_client(options: S3Settings) -> Any:
