@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from typing import Any, BinaryIO, cast
 
 from azure.core import MatchConditions
@@ -219,8 +220,13 @@ class AzureBlobStorage(Storage):
     def open(self, key: str) -> StoredObject:
         """The first window's GET also tells the size and the ETag every later window pins."""
         blob = self._blob(key)
-        with self._errors("read", key):
-            first = blob.download_blob(offset=0, length=FIRST_WINDOW, max_concurrency=1)
+        first = self._first_window(key, blob)
+        if first is None:  # an empty blob: no range of it can be read
+            with self._errors("read", key):
+                empty = blob.get_blob_properties()
+            if empty.size:
+                raise BackendUnavailable(f"Azure: {key} changed while it was opened")
+            return StoredObject(stream=io.BytesIO(b""), size=0, meta={})
         total = (first.properties.content_range or "").rpartition("/")[2]  # "bytes 0-N/SIZE"
         size, etag = int(total) if total.isdigit() else first.size, first.properties.etag
 
@@ -232,9 +238,19 @@ class AzureBlobStorage(Storage):
                 )
             return _Window(download)
 
-        window = (_Window(first), first.size) if size else None
+        window = (_Window(first), first.size)
         reader = RangedReader(size, open_range, lambda: self._errors("read", key, BackendUnavailable), window)
         return StoredObject(stream=cast(BinaryIO, reader), size=size, meta={})
+
+    def _first_window(self, key: str, blob: BlobClient) -> Any:
+        """A download of the blob's first ``FIRST_WINDOW`` bytes, or None if it is empty."""
+        try:
+            with self._errors("read", key):
+                return blob.download_blob(offset=0, length=FIRST_WINDOW, max_concurrency=1)
+        except BackendUnavailable as exc:
+            if isinstance(exc.__cause__, HttpResponseError) and _code(exc.__cause__) == "InvalidRange":
+                return None
+            raise
 
     def list_keys(self, prefix: str = "") -> Iterator[str]:
         start = len(self.prefix)
@@ -269,7 +285,8 @@ class AzureBlobStorage(Storage):
 
 def _code(exc: AzureError) -> str:
     """The service's error code (``BlobAlreadyExists``), else the exception's kind."""
-    return str(getattr(exc, "error_code", None) or type(exc).__name__)
+    code = getattr(exc, "error_code", None) or type(exc).__name__
+    return str(code.value if isinstance(code, Enum) else code)  # the SDK gives enums or strings
 
 
 class _Window:
