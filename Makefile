@@ -60,7 +60,7 @@ pytest: dev-venv node-tools test-services
 
 test: lint typecheck pytest
 
-docs: venv
+docs: dev-venv  # the cloud backends' libraries too: their settings are documented
 	$(BIN)/python -m registry config-docs > docs/configuration.md
 
 bench: dev-venv

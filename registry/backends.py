@@ -17,12 +17,12 @@ from pathlib import Path
 from .errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
-#: Top-level module a backend imports -> the requirements file that installs it.
-INSTALLS: dict[str, str] = {
-    "boto3": "requirements-aws.txt",
-    "botocore": "requirements-aws.txt",
-    "s3transfer": "requirements-aws.txt",
-    "azure": "requirements-azure.txt",
+#: Top-level module a backend imports -> (the requirements file that pins it, its package).
+INSTALLS: dict[str, tuple[str, str]] = {
+    "boto3": ("requirements-aws.txt", "boto3"),
+    "botocore": ("requirements-aws.txt", "boto3"),
+    "s3transfer": ("requirements-aws.txt", "boto3"),
+    "azure": ("requirements-azure.txt", "azure-storage-blob"),
 }
 _DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 
@@ -88,13 +88,14 @@ def _target(setting_key: str, backends: Mapping[str, str], name: str) -> tuple[s
 
 
 def install_hint(exc: ImportError) -> str:
-    """The command that installs a missing backend library, or "" if it is not one of ours.
-
-    The command uses this interpreter's pip and the project's pinned requirements file.
+    """The command that installs a missing backend library, or "" if it is not one of ours:
+    this interpreter's pip with the project's pinned requirements file (or, where there is no
+    checkout, the package's name).
     """
     top = (exc.name or "").partition(".")[0]
     if top not in INSTALLS:
         return ""
-    requirements = ROOT / INSTALLS[top]
-    target = f"-r {requirements}" if requirements.is_file() else top
+    filename, package = INSTALLS[top]
+    requirements = ROOT / filename
+    target = f"-r {requirements}" if requirements.is_file() else package  # an image has no checkout
     return f". Install it with: {sys.executable} -m pip install {target}"

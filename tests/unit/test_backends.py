@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -108,3 +109,17 @@ def test_serve_stops_with_that_command_when_boto3_is_missing() -> None:
     assert "pypi.storage = 's3' cannot be loaded" in result.stderr
     assert f"-m pip install -r {ROOT / 'requirements-aws.txt'}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_without_a_checkout_the_hint_names_the_package(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """In the container image there are no requirements files: pip installs the package by name."""
+    monkeypatch.setattr("registry.backends.ROOT", tmp_path)
+    monkeypatch.setitem(sys.modules, "azure.storage.blob", None)
+    monkeypatch.delitem(sys.modules, "registry.storage.azure_blob", raising=False)
+    with pytest.raises(ConfigError) as caught:
+        storage_class("azure-blob")
+    assert caught.value.message.endswith(
+        f"Install it with: {sys.executable} -m pip install azure-storage-blob"
+    )
