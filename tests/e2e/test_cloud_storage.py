@@ -59,6 +59,12 @@ def redirecting(
     running.stop()
 
 
+@pytest.fixture(scope="module")
+def python(cloud: RegistryServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One virtualenv per storage for pip to install into (each test its own project)."""
+    return fresh_venv(tmp_path_factory.mktemp("venv") / "venv")
+
+
 def file_url(server: RegistryServer, project: str, filename: str) -> str:
     page = server.get(f"simple/{project}/", headers={"Accept": "application/vnd.pypi.simple.v1+json"})
     assert page.status_code == 200, page.text
@@ -66,13 +72,14 @@ def file_url(server: RegistryServer, project: str, filename: str) -> str:
     return str(url)
 
 
-def test_twine_uploads_and_pip_installs(cloud: RegistryServer, unique_name: str, tmp_path: Path) -> None:
+def test_twine_uploads_and_pip_installs(
+    cloud: RegistryServer, python: Path, unique_name: str, tmp_path: Path
+) -> None:
     dist = Dist(unique_name, "1.0")
     twine_upload(cloud, [write_wheel(tmp_path, dist), write_sdist(tmp_path, dist)])
     stored = sorted(cloud.services().storage.list_keys(unique_name + "/"))
     assert stored == sorted(f"{unique_name}/{name}" for name in (dist.wheel_name, dist.sdist_name,
                                                                   dist.wheel_name + ".metadata"))  # fmt: skip
-    python = fresh_venv(tmp_path / "venv")
     pip_install(python, cloud.url + "simple/", unique_name)
     assert installed(python)[unique_name] == "1.0"
 
@@ -118,7 +125,7 @@ def test_concurrent_uploads_of_one_filename_have_one_winner(cloud: RegistryServe
 
 
 def test_pip_follows_redirects_to_signed_urls(
-    redirecting: RegistryServer, unique_name: str, tmp_path: Path
+    redirecting: RegistryServer, python: Path, unique_name: str, tmp_path: Path
 ) -> None:
     dist = Dist(unique_name, "1.0")
     twine_upload(redirecting, [write_wheel(tmp_path, dist)])
@@ -128,7 +135,6 @@ def test_pip_follows_redirects_to_signed_urls(
     location = answer.headers["Location"]
     assert not location.startswith(redirecting.url)
     assert ("X-Amz-Signature=" in location) != ("sig=" in location)  # presigned (S3) or SAS (Azure)
-    python = fresh_venv(tmp_path / "venv")
     pip_install(python, redirecting.url + "simple/", unique_name)
     assert installed(python)[unique_name] == "1.0"
     assert f'/{dist.wheel_name} HTTP/1.1" 302 ' in redirecting.access_log.read_text()
