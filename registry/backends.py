@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 from .errors import ConfigError
@@ -25,26 +25,6 @@ INSTALLS: dict[str, tuple[str, str]] = {
     "azure": ("requirements-azure.txt", "azure-storage-blob"),
 }
 _DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
-
-
-def backend_choice(*names: str) -> Callable[[str], str]:
-    """A setting's parser: one of ``names`` (any case), or a dotted path to a class of one's
-    own, which is imported and checked only when the backend is loaded.
-
-    >>> backend_choice("config", "db")("mypkg.access:LdapAccess"), backend_choice("db")(" DB ")
-    ('mypkg.access:LdapAccess', 'db')
-    """
-
-    def parse(value: str) -> str:
-        text = value.strip()
-        if "." in text or ":" in text:
-            return text
-        if text.lower() not in names:
-            raise ValueError(f"choose one of {', '.join(names)}, or name a class as 'package.module:Class'")
-        return text.lower()
-
-    parse.choices = names  # type: ignore[attr-defined]
-    return parse
 
 
 def load_backend_class(setting_key: str, backends: Mapping[str, str], name: str, base: type) -> type:

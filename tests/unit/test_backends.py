@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from registry.access import access_class
-from registry.backends import ROOT, backend_choice, load_backend_class
+from registry.backends import ROOT, load_backend_class
 from registry.cache import Cache, cache_class
 from registry.config import load_config
+from registry.config.parsers import backend_choice
 from registry.errors import ConfigError
 from registry.storage import BACKENDS, Storage, storage_class, storage_from_config
 from tests.example_backend import MemoryStorage
@@ -46,7 +47,7 @@ def test_a_dotted_path_names_a_class_of_ones_own(name: str) -> None:
         (
             access_class,
             "tests.example_backend:MemoryStorage",
-            "not a subclass of registry.access.base.Access",
+            "not a subclass of registry.access.base.AccessBackend",
         ),
         (
             storage_class,
@@ -76,7 +77,7 @@ def test_pypi_auth_takes_its_names_or_a_dotted_path() -> None:
     with pytest.raises(ValueError, match="choose one of config, db"):
         parse("ldap")
     config = load_config(environ={}, overrides={"pypi.auth": "mypkg.access:LdapAccess"})
-    assert config["pypi.auth"] == "mypkg.access:LdapAccess"
+    assert config.settings.backends.auth == "mypkg.access:LdapAccess"
     with pytest.raises(ConfigError, match=re.escape("pypi.auth = 'ldap' is not valid")):
         load_config(environ={}, overrides={"pypi.auth": "ldap"})
 
