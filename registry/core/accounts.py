@@ -76,6 +76,11 @@ class Accounts:
         users = sorted(self.store.directory(fresh=True).users.values(), key=lambda user: user.name)
         return [(user, access_manage.is_admin(self.store, user)) for user in users]
 
+    def user(self, caller: Identity, name: str) -> User:
+        """:raises NotFound: no such user."""
+        self._admin(caller)
+        return access_manage.get_user(self.store, name)
+
     def add_user(self, caller: Identity, name: str, password: str, *, admin: bool) -> User:
         self._admin(caller)
         return access_manage.add_user(self.store, name, password, admin=admin)

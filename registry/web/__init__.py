@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Flask, request
 
-from . import access, caching, errors, files, health, json_api, manage, simple, upload
+from . import access, caching, errors, files, health, json_api, manage, simple, ui, upload
 from .common import core
 from .pages import PageCache
 from .upload_sessions import bp as upload_sessions_bp
@@ -28,3 +28,4 @@ def init_app(app: Flask) -> None:
     for blueprint in (simple.bp, upload.bp, upload_sessions_bp, files.bp, json_api.bp, manage.bp, health.bp):
         app.register_blueprint(blueprint)
     access.init_app(app)
+    ui.init_app(app)
