@@ -13,7 +13,7 @@ is cached unless a view asked for it. ``docs/caching.md`` lists every route with
 |         |                                           | stale-while-revalidate=C        |               |
 | private | any read answer when reads need a login   | private, no-cache               | Authorization |
 | never   | errors, uploads, management, health, rest | no-store                        |               |
-| page    | web UI pages, anonymous and public reads  | as ``index``                    | Cookie        |
+| page    | web UI pages, anonymous and public reads  | as ``index``, but max-age=0     | Cookie        |
 | session | web UI pages for a browser session, forms | private, no-store               | Cookie        |
 
 A, B and C are ``pypi.index_max_age``, ``pypi.index_cdn_max_age`` and
@@ -47,13 +47,18 @@ def cache_control(policy: str, settings: IndexCaching = NO_INDEX_CACHING) -> str
 
     >>> cache_control("index", IndexCaching(60, 60, 30))
     'public, max-age=60, s-maxage=60, stale-while-revalidate=30'
+    >>> cache_control("page", IndexCaching(60, 60, 30))
+    'public, max-age=0, s-maxage=60, stale-while-revalidate=30'
 
     :raises ValueError: unknown policy.
     """
     if policy == "file":
         return f"public, max-age={FILE_MAX_AGE}, immutable"
     if policy in ("index", "page"):
-        value = f"public, max-age={settings.max_age}, s-maxage={settings.cdn_max_age}"
+        # A browser revalidates a UI page on every visit (a cheap 304, answered by the CDN), so
+        # a person who just uploaded sees it; installers keep the index pages A seconds.
+        max_age = settings.max_age if policy == "index" else 0
+        value = f"public, max-age={max_age}, s-maxage={settings.cdn_max_age}"
         stale = settings.stale_while_revalidate
         return value + (f", stale-while-revalidate={stale}" if stale else "")
     if policy == "private":
