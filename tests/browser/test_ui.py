@@ -86,7 +86,7 @@ def test_browse_from_home_to_a_project_and_read_its_readme(
     assert "print(readme_demo.VERSION)" in readme.find_element(By.TAG_NAME, "pre").text
     link = readme.find_element(By.LINK_TEXT, "the guide")
     assert link.get_attribute("href") == "https://example.invalid/guide"
-    install = page.find_element(By.ID, "install-line").get_attribute("value")
+    install = page.find_element(By.ID, "install-line").text
     assert install == f"pip install --index-url {server.url}simple/ {project}==1.0"
     files = [cell.text for cell in page.find_elements(By.CSS_SELECTOR, "table.files td.filename a")]
     assert files == [dist.wheel_name, dist.sdist_name]

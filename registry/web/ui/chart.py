@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 from ...core.browse import MonthCount
 
-WIDTH, HEIGHT = 720, 240
+WIDTH, HEIGHT = 480, 220
 LEFT, BOTTOM, TOP = 40, 28, 12
+MONTH_NAMES = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def bar_chart(months: Sequence[MonthCount]) -> Chart:
                     )
                 )
             base -= height
-        labels.append((round(x + slot * 0.35, 1), month.month[2:]))
+        labels.append((round(x + slot * 0.35, 1), MONTH_NAMES[int(month.month[5:7]) - 1]))
     ticks = tuple(
         (round(HEIGHT - BOTTOM - plot * value / top, 1), value) for value in sorted({0, top // 2, top})
     )
