@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html
 import re
+import time
+from collections.abc import Callable
 
 import requests
 
@@ -64,3 +66,14 @@ def upload(
         kwargs = {"auth": auth} if auth else {}
         response = post_upload(server, content, filename, dist.name, dist.version, **kwargs)  # type: ignore[arg-type]
         assert response.status_code == 200, response.text
+
+
+def eventually(check: Callable[[], bool], seconds: float = 5.0) -> bool:
+    """Whether ``check`` holds within ``seconds``: other worker processes see access changes
+    (a revoked token) within ``auth.refresh_seconds`` (1 s)."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True

@@ -22,7 +22,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from tests.conftest import post_upload
 from tests.distributions import Dist, wheel_bytes
 from tests.server import ADMIN, ALICE, RegistryServer
-from tests.ui_helpers import readme_dist, upload
+from tests.ui_helpers import eventually, readme_dist, upload
 
 from .conftest import shoot
 
@@ -182,7 +182,7 @@ def test_create_and_revoke_an_api_token(
     follow(page, row.find_element(By.XPATH, ".//button[text()='Revoke']"))
     assert f"Token {token_id} revoked" in page.find_element(By.CSS_SELECTOR, ".flash").text
     assert page.find_elements(By.XPATH, f"//td/code[text()='{token_id}']") == []
-    assert requests.get(url, auth=("__token__", secret), timeout=30).status_code == 401
+    assert eventually(lambda: requests.get(url, auth=("__token__", secret), timeout=30).status_code == 401)
 
 
 def test_an_admin_yanks_a_release_and_the_page_shows_it(

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from tests.server import ADMIN, ALICE, RegistryServer
-from tests.ui_helpers import csrf_from, readme_dist, signed_in, upload
+from tests.ui_helpers import csrf_from, eventually, readme_dist, signed_in, upload
 
 P = "ui-forms-demo"
 BOB = ("csrf-bob", "bob-secret-pw-1")
@@ -84,11 +84,13 @@ def _post(http: requests.Session, site: RegistryServer, path: str, **fields: str
 def test_every_admin_form_works_with_its_token(site: RegistryServer) -> None:
     admin = signed_in(site, ADMIN)
     steps: list[tuple[str, dict[str, str], Callable[[], bool]]] = [
-        ("admin/users/", {"name": BOB[0], "password": "first-password"}, lambda: row(BOB[0]) in page("users")),
+        ("admin/users/", {"name": BOB[0], "password": "first-password"},
+         lambda: row(BOB[0]) in page("users")),
         (f"admin/users/{BOB[0]}/admin", {"admin": "yes"}, lambda: "Remove admin" in page("users")),
         (f"admin/users/{BOB[0]}/admin", {"admin": "no"}, lambda: "Make admin" in page("users")),
         (f"admin/users/{BOB[0]}/password", {"password": BOB[1]}, lambda: bool(signed_in(site, BOB))),
-        ("admin/groups/", {"group": "csrf-team", "members": BOB[0]}, lambda: row("csrf-team") in page("groups")),
+        ("admin/groups/", {"group": "csrf-team", "members": BOB[0]},
+         lambda: row("csrf-team") in page("groups")),
         ("admin/groups/csrf-team/remove", {}, lambda: row("csrf-team") not in page("groups")),
         ("admin/permissions/", {"project": P, "principal": f"user:{BOB[0]}", "permission": "rw"},
          lambda: f"<td>user:{BOB[0]}</td>" in page("permissions")),
@@ -136,7 +138,8 @@ def test_token_forms(site: RegistryServer) -> None:
     assert bad.status_code == 400 and "Invalid expiry" in bad.text
     token_id = secret.split("_")[1]
     assert _post(alice, site, f"account/tokens/{token_id}/revoke").status_code == 303
-    assert requests.get(site.url + "simple/", auth=("__token__", secret), timeout=30).status_code == 401
+    auth = ("__token__", secret)
+    assert eventually(lambda: requests.get(site.url + "simple/", auth=auth, timeout=30).status_code == 401)
 
 
 def test_failed_sign_in_is_401_without_a_basic_auth_prompt(site: RegistryServer) -> None:
