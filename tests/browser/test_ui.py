@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import requests
 from packaging.utils import canonicalize_name
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import post_upload
@@ -50,10 +50,19 @@ def shots(request: pytest.FixtureRequest, screenshots: Path) -> Callable[[WebDri
 
 
 def follow(driver: WebDriver, element: WebElement) -> None:
-    """Click a link or button and wait for the next page."""
-    old = driver.find_element(By.TAG_NAME, "html")
+    """Click a link or button and wait until the next page has loaded completely."""
+    driver.execute_script("document.previousPage = true")  # marks this document, not the next
+
+    def next_page_loaded(current: WebDriver) -> bool:
+        try:
+            return bool(
+                current.execute_script("return !document.previousPage && document.readyState === 'complete'")
+            )
+        except WebDriverException:  # between two documents
+            return False
+
     element.click()
-    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(old))
+    WebDriverWait(driver, 30).until(next_page_loaded)
 
 
 def sign_in(driver: WebDriver, base: str, user: tuple[str, str], path: str = "account/login/") -> None:
