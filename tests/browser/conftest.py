@@ -59,15 +59,23 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
         service.stop()
 
 
+_SAVED: list[Path] = []
+
+
 @pytest.fixture(scope="session")
-def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Where screenshots go (kept as test artefacts; the path is printed at the end)."""
     folder = tmp_path_factory.getbasetemp() / "screenshots"
     folder.mkdir(exist_ok=True)
-    yield folder
-    taken = sorted(folder.glob("*.png"))
-    if taken:
-        print(f"\n{len(taken)} web UI screenshots in {folder}")
+    _SAVED.append(folder)
+    return folder
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for folder in _SAVED:
+        taken = sorted(folder.glob("*.png"))
+        if taken:
+            terminalreporter.write_line(f"web UI screenshots ({len(taken)}): {folder}")
 
 
 def shoot(driver: WebDriver, folder: Path, name: str) -> list[Path]:
