@@ -14,7 +14,7 @@ from ...core.browse import MonthCount
 
 WIDTH, HEIGHT = 480, 220
 LEFT, BOTTOM, TOP = 40, 28, 12
-MONTH_NAMES = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+MONTH_NAMES = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 
 @dataclass(frozen=True)
