@@ -176,3 +176,13 @@ def test_sign_in_has_the_brute_force_limits_of_basic_auth(make_server: Callable[
     assert int(statuses[-1].headers["Retry-After"]) > 0
     # The same limiter as basic auth (same connection, so the same worker process's counts).
     assert http.get(limited.url + "simple/", auth=(ALICE[0], "wrong-again"), timeout=30).status_code == 429
+
+
+def test_sign_in_from_a_page_returns_to_it(site: RegistryServer) -> None:
+    http = requests.Session()
+    page = f"{site.url}project/{P}/"
+    form = http.get(site.url + "account/login/", headers={"Referer": page}, timeout=30).text
+    assert f'name="next" value="/project/{P}/"' in form
+    other = {"Referer": "https://other.invalid/x"}
+    elsewhere = http.get(site.url + "account/login/", headers=other, timeout=30)
+    assert 'name="next" value="/"' in elsewhere.text

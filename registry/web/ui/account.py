@@ -25,7 +25,7 @@ EXPIRY_CHOICES = (("30d", "30 days"), ("90d", "90 days"), ("365d", "1 year"), ("
 
 
 def _login_form(status: int = 200, message: str = "", username: str = "") -> Response:
-    target = errors.safe_next(request.values.get("next"))
+    target = errors.safe_next(request.values.get("next") or errors.referring_path())
     return form_page("Sign in", "login.html", status=status, message=message, username=username, next=target)
 
 

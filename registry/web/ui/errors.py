@@ -31,11 +31,15 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+def referring_path() -> str:
+    """The path of the page on this site that linked here ("" for another site or none)."""
+    referrer = request.referrer or ""
+    return "/" + referrer[len(request.host_url) :] if referrer.startswith(request.host_url) else ""
+
+
 def login_redirect() -> Response:
     """303 to the sign-in page, coming back here (a GET) or to the form's page (a POST)."""
-    back = request.full_path.rstrip("?") if request.method == "GET" else request.referrer
-    if back and back.startswith(request.host_url):
-        back = "/" + back[len(request.host_url) :]
+    back = request.full_path.rstrip("?") if request.method == "GET" else referring_path()
     query = urlencode({"next": safe_next(back)})
     return redirect(f"{request.script_root}/account/login/?{query}", code=303)
 
