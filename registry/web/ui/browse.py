@@ -39,7 +39,7 @@ def search() -> Response:
     number = check_page(request.args.get("page", ""))
     data = web().browse.search(caller(), query, number)
     page = content(data, "", "search.html", search=True)
-    return respond(f"Search: {query}" if query else "All projects", page, public=data.public)
+    return respond(f"Search: {query}" if query else "All projects", page, public=data.public, search=True)
 
 
 @bp.get("/project/<project>/")

@@ -69,10 +69,13 @@ def _layout(title: str, body: Markup, *, shared: bool, **extra: Any) -> str:
     )
 
 
-def respond(title: str, page: Page, *, public: bool, status: int = 200, **extra: Any) -> Response:
-    """A full page around ``page``: shared and revalidated for anonymous public reads."""
+def respond(
+    title: str, page: Page, *, public: bool, status: int = 200, search: bool = False, **extra: Any
+) -> Response:
+    """A full page around ``page``: shared and revalidated for anonymous public reads (kept in
+    the search results' cache for ``search``, like the content)."""
     if public and not has_session() and status == 200:
-        shared = _cache("registry.ui_pages").get(
+        shared = _cache("registry.ui_search" if search else "registry.ui_pages").get(
             ("layout", title, page.etag),
             page.etag,
             lambda: Page.build(_layout(title, Markup(page.body.decode()), shared=True).encode(), HTML),
