@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8080
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint typecheck pytest venv dev-venv node-tools poetry test-services lock bench soak docs clean
+.PHONY: run test lint typecheck pytest venv dev-venv node-tools poetry test-services browser lock bench soak docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ $(MOTO_VENV)/bin/moto_server:
 
 test-services: $(MOTO_VENV)/bin/moto_server
 
+# Debian's Chromium and its driver, for the web UI's browser tests (tests/browser); as root, once.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; }
+
 venv: $(VENV)/.runtime
 dev-venv: $(VENV)/.dev
 node-tools: node_modules/.installed
@@ -63,7 +68,7 @@ lint: dev-venv
 typecheck: dev-venv
 	$(BIN)/mypy
 
-pytest: dev-venv node-tools poetry test-services
+pytest: dev-venv node-tools poetry test-services browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
