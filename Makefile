@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8080
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint typecheck pytest venv dev-venv node-tools lock bench docs clean
+.PHONY: run test lint typecheck pytest venv dev-venv node-tools test-services mariadb lock bench docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(VENV)/.runtime: requirements.txt | $(BIN)/python
 	$(BIN)/pip install -q -r requirements.txt
 	touch $@
 
-$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+$(VENV)/.dev: requirements.txt requirements-dev.txt requirements-sql.txt requirements-aws.txt | $(BIN)/python
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
@@ -22,6 +22,20 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --ignore-scripts
 	touch $@
+
+# Databases and emulators the tests start that the machine image lacks (see tests/db_services.py):
+# MariaDB from Debian's packages (PostgreSQL is on the image), moto's server in a venv of its own.
+MOTO_VENV := $(HOME)/.cache/moto-venv
+
+$(MOTO_VENV)/bin/moto_server:
+	rm -rf $(MOTO_VENV) && $(PYTHON) -m venv $(MOTO_VENV)
+	$(MOTO_VENV)/bin/pip install -q 'moto[server]==5.2.5' || { rm -rf $(MOTO_VENV); exit 1; }
+
+mariadb:
+	@if ! command -v mariadb-install-db >/dev/null || ! test -x /usr/sbin/mariadbd; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q mariadb-server; fi
+
+test-services: mariadb $(MOTO_VENV)/bin/moto_server
 
 venv: $(VENV)/.runtime
 dev-venv: $(VENV)/.dev
@@ -45,7 +59,7 @@ lint: dev-venv
 typecheck: dev-venv
 	$(BIN)/mypy
 
-pytest: dev-venv node-tools
+pytest: dev-venv node-tools test-services
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest

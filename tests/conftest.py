@@ -14,7 +14,8 @@ import requests
 from tests.distributions import Dist, sdist_bytes, wheel_bytes
 from tests.server import ADMIN, RegistryServer, base_settings
 
-pytest_plugins = ["tests.emulators"]  # Firestore and GCS emulators, started on first use
+# Firestore and GCS emulators; PostgreSQL, MariaDB and moto (DynamoDB): each started on first use.
+pytest_plugins = ["tests.emulators", "tests.db_services"]
 
 # From ../shared/TEST-SERVICES.md: keep google-auth off the metadata server and pip on the
 # registry under test only.

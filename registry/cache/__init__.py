@@ -13,6 +13,7 @@ from .base import Cache
 BACKENDS: dict[str, str] = {
     "sqlite": "registry.cache.sqlite:SQLiteCache",  # one local file: the embedded default
     "firestore": "registry.cache.firestore:FirestoreCache",  # Google Cloud Firestore
+    "sql": "registry.cache.sql:SQLCache",  # PostgreSQL, MySQL/MariaDB or SQLite via SQLAlchemy
 }
 
 
