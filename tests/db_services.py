@@ -31,7 +31,18 @@ from tests.emulators import free_port
 
 READY_TIMEOUT = 60.0
 PASSWORD = "app-pw"
-MOTO_SERVER = Path.home() / ".cache" / "moto-venv" / "bin" / "moto_server"
+MOTO_VENV = Path.home() / ".cache" / "moto-venv"
+# moto's app served one request at a time. ``moto_server`` serves requests on threads, and moto
+# rolls a cancelled TransactWriteItems back by restoring a copy of the whole table taken when
+# it started, which erases what concurrent requests wrote meanwhile (16 racing adds of one file
+# then lose the winner's writes). DynamoDB itself is atomic per transaction; serialized, moto is too.
+MOTO_ONE_AT_A_TIME = """
+import sys
+from werkzeug.serving import run_simple
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+app = DomainDispatcherApplication(create_backend_app)
+run_simple("127.0.0.1", int(sys.argv[1]), app, threaded=False, request_handler=MotoRequestHandler)
+"""
 AWS_REGION = "us-east-1"
 # boto3 must never read a profile or probe the instance metadata address (TEST-SERVICES.md).
 AWS_ENV = {
@@ -232,11 +243,12 @@ def aws_env() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def moto(aws_env: None, emulator_logs: Path) -> Iterator[Service]:
-    """moto's server (every AWS service on one port, in memory)."""
-    if not MOTO_SERVER.is_file():
-        pytest.fail(f"moto cannot start: {MOTO_SERVER} is missing (make test-services)", pytrace=False)
+    """moto's server (every AWS service on one port, in memory), one request at a time."""
+    python = MOTO_VENV / "bin" / "python"
+    if not (MOTO_VENV / "bin" / "moto_server").is_file():
+        pytest.fail(f"moto cannot start: {MOTO_VENV} has no moto (make test-services)", pytrace=False)
     port = free_port()
-    command = [str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)]
+    command = [str(python), "-c", MOTO_ONE_AT_A_TIME, str(port)]
     service = _start("moto server", command, port, emulator_logs / "moto.log")
     service.wait_ready(lambda: _http_ok(f"http://127.0.0.1:{port}/moto-api/"))
     yield service
