@@ -259,16 +259,32 @@ def moto_url(service: Service) -> str:
     return f"http://127.0.0.1:{service.port}"
 
 
+def new_cache_settings(target: str, request: pytest.FixtureRequest) -> dict[str, str]:
+    """Raw settings of an empty cache on ``target`` (``sql-postgresql``, ``sql-mariadb``,
+    ``dynamo``), usable from a fixture of any scope: databases come from the session services."""
+    if target == "sql-postgresql":
+        postgres: Service = request.getfixturevalue("postgres")
+        return {"pypi.db": "sql", "db.url": postgres_url(postgres, postgres.new_database())}
+    if target == "sql-mariadb":
+        mariadb: Service = request.getfixturevalue("mariadb")
+        return {"pypi.db": "sql", "db.url": mariadb_url(mariadb, mariadb.new_database())}
+    assert target == "dynamo", target
+    moto: Service = request.getfixturevalue("moto")
+    namespace = "t" + uuid.uuid4().hex[:12] + "-"
+    return {"pypi.db": "dynamo", "db.endpoint_url": moto_url(moto), "db.region_name": AWS_REGION,
+            "db.namespace": namespace}  # fmt: skip
+
+
 @pytest.fixture
-def sql_postgres_settings(postgres: Service) -> dict[str, str]:
+def sql_postgres_settings(request: pytest.FixtureRequest) -> dict[str, str]:
     """Raw settings of an ``sql`` cache on a new, empty PostgreSQL database."""
-    return {"pypi.db": "sql", "db.url": postgres_url(postgres, postgres.new_database())}
+    return new_cache_settings("sql-postgresql", request)
 
 
 @pytest.fixture
-def sql_mariadb_settings(mariadb: Service) -> dict[str, str]:
+def sql_mariadb_settings(request: pytest.FixtureRequest) -> dict[str, str]:
     """Raw settings of an ``sql`` cache on a new, empty MariaDB database."""
-    return {"pypi.db": "sql", "db.url": mariadb_url(mariadb, mariadb.new_database())}
+    return new_cache_settings("sql-mariadb", request)
 
 
 @pytest.fixture
@@ -278,8 +294,6 @@ def sql_sqlite_settings(tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def dynamo_settings(moto: Service) -> dict[str, str]:
+def dynamo_settings(request: pytest.FixtureRequest) -> dict[str, str]:
     """Raw settings of a ``dynamo`` cache on moto, in a table no other test uses."""
-    namespace = "t" + uuid.uuid4().hex[:12] + "-"
-    return {"pypi.db": "dynamo", "db.endpoint_url": moto_url(moto), "db.region_name": AWS_REGION,
-            "db.namespace": namespace}  # fmt: skip
+    return new_cache_settings("dynamo", request)

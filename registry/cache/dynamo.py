@@ -42,6 +42,7 @@ from ..errors import AlreadyExists, BackendUnavailable, ConfigError, NotFound
 from ..models import FileRecord, ProjectSummary
 from .base import Cache
 from .dynamo_layout import (
+    CHUNK_BYTES,
     DOCS_META,
     FILE_ATTR,
     HEAD,
@@ -143,8 +144,10 @@ class DynamoCache(Cache):
         namespace: str = "",
         endpoint_url: str = "",
         credentials: dict[str, str] | None = None,
+        chunk_bytes: int = CHUNK_BYTES,
     ) -> None:
         self.region_name = region_name
+        self.chunk_bytes = chunk_bytes
         self.table = f"{namespace}registry"
         self.endpoint_url = endpoint_url
         self.credentials = credentials or {}
@@ -303,7 +306,7 @@ class DynamoCache(Cache):
         project, filename, table = record.project, record.filename, self.table
         head = self._get("add_file", head_key(project))
         size = entry_bytes(filename, encoded)
-        chunk = choose_chunk(chunk_sizes(head), size)
+        chunk = choose_chunk(chunk_sizes(head), size, self.chunk_bytes)
         stored = {**file_key(project, filename), "record": S(encoded), "chunk": N(chunk)}
         items = [
             {"Put": {"TableName": table, "Item": stored, "ConditionExpression": "attribute_not_exists(pk)"}},

@@ -106,12 +106,16 @@ def _is_size(name: str) -> bool:
     return name.startswith("b") and name[1:].isdigit()
 
 
-def choose_chunk(sizes: dict[int, int], size: int) -> int:
-    """The last chunk if ``size`` more bytes fit in it, else a new one after it."""
+def choose_chunk(sizes: dict[int, int], size: int, budget: int = CHUNK_BYTES) -> int:
+    """The last chunk if ``size`` more bytes fit in its ``budget``, else a new one after it.
+
+    >>> choose_chunk({}, 900), choose_chunk({0: 100}, 900, 1000), choose_chunk({0: 200}, 900, 1000)
+    (0, 0, 1)
+    """
     if not sizes:
         return 0
     last = max(sizes)
-    return last if sizes[last] + size <= CHUNK_BYTES else last + 1
+    return last if sizes[last] + size <= budget else last + 1
 
 
 def entry_bytes(filename: str, encoded: str) -> int:
