@@ -78,7 +78,7 @@ def engine_url(text: str, config: Config) -> sa.URL:
     """
     try:
         url = sa.make_url(text)
-    except sa.exc.ArgumentError as exc:
+    except (sa.exc.ArgumentError, ValueError) as exc:  # ValueError: a port that is no number
         raise ConfigError(f"db.url is not a valid SQLAlchemy URL: {exc}") from exc
     url = url.set(drivername=SCHEMES.get(url.drivername, (url.drivername, None))[0])
     backend = url.get_backend_name()
