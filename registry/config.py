@@ -185,7 +185,9 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("pypi.storage", "file", parse_text, "Where package files live: `file` or `gcs`."),
-    Setting("pypi.db", "sqlite", parse_text, "Where metadata lives: `sqlite` or `firestore`."),
+    Setting(
+        "pypi.db", "sqlite", parse_text, "Where metadata lives: `sqlite`, `sql`, `firestore` or `dynamo`."
+    ),
     Setting(
         "pypi.auth",
         "db",

@@ -1,7 +1,7 @@
 """Metadata in Amazon DynamoDB, laid out like the Firestore backend: a page view is one small read.
 
 One table, ``<db.namespace>registry`` (keys ``pk``/``sk``, on-demand billing), created on first
-use when missing. Its items (``dynamo_layout.py`` builds the keys; ``docs/dynamodb.md`` has costs):
+use when missing. Its items (``dynamo_layout.py`` builds the keys; ``docs/backends.md`` has costs):
 
 - ``file#<project>`` / ``<filename>``: one file's record and the chunk holding its copy; the
   source of truth for that file. Creating it is what makes ``add_file`` create-only.

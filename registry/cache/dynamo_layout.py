@@ -1,7 +1,7 @@
 """Where the ``dynamo`` cache keeps what, in its one table: keys, sizes and write items.
 
 Pure functions, no client: the design is described in ``registry/cache/dynamo.py`` and
-``docs/dynamodb.md``. Values use DynamoDB's typed form (``{"S": ...}``, ``{"N": ...}``).
+``docs/backends.md``. Values use DynamoDB's typed form (``{"S": ...}``, ``{"N": ...}``).
 Files and projects are top-level attributes (``f:<filename>``, ``p:<project>``) rather than
 entries of a map, because ``SET``/``ADD``/``REMOVE`` on top-level attributes need no
 read-modify-write and also create the item when it is missing.
