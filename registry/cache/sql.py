@@ -95,6 +95,12 @@ def engine_url(text: str, config: Config) -> sa.URL:
     return url
 
 
+def _unstorable(*names: str) -> bool:
+    """Whether no row can hold one of the names (PostgreSQL text takes no NUL): a lookup by it
+    finds nothing, instead of failing with a database error."""
+    return any("\x00" in name for name in names)
+
+
 def _sqlite_connected(connection: Any, _record: Any) -> None:
     """Per connection: in WAL mode (set by the schema set-up) NORMAL sync is crash-safe and fast."""
     connection.execute("PRAGMA synchronous=NORMAL")
@@ -224,12 +230,16 @@ class SQLCache(Cache):
             self._bump(connection, record.project, serial, record.display_name)
 
     def get_file(self, project: NormalizedName, filename: str) -> FileRecord | None:
+        if _unstorable(project, filename):
+            return None
         query = sa.select(FILES.c.record).where(FILES.c.project == project, FILES.c.filename == filename)
         with self._read("get_file") as connection:
             text = connection.scalar(query)
         return FileRecord.from_dict(json.loads(text)) if text is not None else None
 
     def list_files(self, project: NormalizedName) -> list[FileRecord]:
+        if _unstorable(project):
+            return []
         with self._read("list_files") as connection:
             texts = list(connection.scalars(sa.select(FILES.c.record).where(FILES.c.project == project)))
         return [FileRecord.from_dict(json.loads(text)) for text in texts]
@@ -248,6 +258,8 @@ class SQLCache(Cache):
                 self._bump(connection, project, serial, None)
 
     def remove_file(self, project: NormalizedName, filename: str) -> None:
+        if _unstorable(project, filename):
+            raise NotFound(f"{filename} is not recorded")
         here = (FILES.c.project == project) & (FILES.c.filename == filename)
         with self._write("index", "remove_file") as (connection, serial):
             if connection.execute(sa.delete(FILES).where(here)).rowcount != 1:
@@ -261,6 +273,8 @@ class SQLCache(Cache):
         return [ProjectSummary(name=name, display_name=shown, serial=serial) for name, shown, serial in rows]
 
     def project_serial(self, project: NormalizedName) -> int | None:
+        if _unstorable(project):
+            return None
         with self._read("project_serial") as connection:
             serial = connection.scalar(sa.select(PROJECTS.c.serial).where(PROJECTS.c.name == project))
         return int(serial) if serial is not None else None
@@ -285,6 +299,8 @@ class SQLCache(Cache):
         return {key: json.loads(data) for key, data in rows}
 
     def get_doc(self, kind: str, key: str) -> dict[str, Any] | None:
+        if _unstorable(kind, key):
+            return None
         query = sa.select(DOCS.c.data).where(DOCS.c.kind == kind, DOCS.c.key == key)
         with self._read("get_doc") as connection:
             data = connection.scalar(query)
@@ -302,6 +318,8 @@ class SQLCache(Cache):
                 raise AlreadyExists(f"{kind} {key!r} already exists") from exc
 
     def delete_doc(self, kind: str, key: str) -> bool:
+        if _unstorable(kind, key):
+            return False
         here = (DOCS.c.kind == kind) & (DOCS.c.key == key)
         try:
             with self._write("docs", "delete_doc") as (connection, _serial):

@@ -10,7 +10,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from registry.cache import cache_from_config
-from registry.cache.dynamo import ATTEMPTS, DynamoCache
+from registry.cache.dynamo import DynamoCache
+from registry.cache.dynamo_table import ATTEMPTS
 from registry.config import load_config
 from registry.errors import BackendUnavailable
 from tests.contract.test_cache import record
@@ -29,8 +30,8 @@ def cache(dynamo_settings: dict[str, str]) -> Iterator[DynamoCache]:
 
 def stored_items(cache: DynamoCache, partition: str) -> list[dict[str, Any]]:
     """The raw items of a partition, read with the backend's own client."""
-    answer = cache._db().query(
-        TableName=cache.table,
+    answer = cache.table.client().query(
+        TableName=cache.table.name,
         KeyConditionExpression="pk = :pk",
         ExpressionAttributeValues={":pk": {"S": partition}},
     )
@@ -74,7 +75,7 @@ def test_a_transaction_that_loses_a_race_is_retried(
     cache: DynamoCache, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # moto serializes requests, so it never answers TransactionConflict; DynamoDB does under load.
-    client, calls = cache._db(), []
+    client, calls = cache.table.client(), []
     real = client.transact_write_items
 
     def busy_twice(**request: Any) -> Any:
@@ -92,14 +93,14 @@ def test_a_transaction_that_loses_a_race_is_retried(
 
 
 def test_endless_contention_is_a_backend_error(cache: DynamoCache, monkeypatch: pytest.MonkeyPatch) -> None:
-    client, calls = cache._db(), []
+    client, calls = cache.table.client(), []
 
     def always_busy(**request: Any) -> Any:
         calls.append(request)
         raise conflict()
 
     monkeypatch.setattr(client, "transact_write_items", always_busy)
-    monkeypatch.setattr("registry.cache.dynamo.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("registry.cache.dynamo_table.time.sleep", lambda seconds: None)
     with pytest.raises(BackendUnavailable, match="too much contention"):
         cache.add_file(record())
     assert len(calls) == ATTEMPTS

@@ -15,7 +15,7 @@ from registry.cache import cache_from_config
 from registry.cache.sql import SQLCache
 from registry.cache.sql_schema import MIGRATIONS, SCHEMA
 from registry.config import load_config
-from registry.errors import BackendUnavailable
+from registry.errors import BackendUnavailable, NotFound
 from tests.contract.test_cache import record, run_parallel
 from tests.distributions import Dist
 from tests.emulators import free_port
@@ -103,3 +103,17 @@ def test_a_project_page_view_is_one_primary_key_read(settings: dict[str, str], t
     registry.services.cache.close()
     assert len(statements) == 1, statements
     assert "FROM registry_projects" in statements[0] and "WHERE registry_projects.name =" in statements[0]
+
+
+def test_names_no_row_can_hold_are_simply_not_found(settings: dict[str, str]) -> None:
+    cache = new_cache(settings)  # PostgreSQL refuses NUL in text; a URL can carry one (%00)
+    cache.add_file(record())
+    assert cache.project_serial("de\x00mo") is None
+    assert cache.list_files("de\x00mo") == []
+    assert cache.get_file("demo", "demo\x00.whl") is None
+    with pytest.raises(NotFound):
+        cache.remove_file("demo", "demo\x00.whl")
+    assert cache.get_doc("user", "al\x00ice") is None
+    assert cache.delete_doc("user", "al\x00ice") is False
+    assert cache.list_files("demo") == [record()]
+    cache.close()

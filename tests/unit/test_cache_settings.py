@@ -131,14 +131,15 @@ def dynamo_cache(**settings: str) -> DynamoCache:
 def test_dynamo_settings() -> None:
     cache = dynamo_cache(**{"db.namespace": "prod-", "db.region_name": "eu-west-1",
                             "db.endpoint_url": "http://127.0.0.1:8000/"})  # fmt: skip
-    assert (cache.table, cache.region_name, cache.endpoint_url) == (
+    table = cache.table
+    assert (table.name, table.region_name, table.endpoint_url) == (
         "prod-registry",
         "eu-west-1",
         "http://127.0.0.1:8000",
     )
-    assert dynamo_cache().table == "registry"
+    assert dynamo_cache().table.name == "registry"
     keyed = dynamo_cache(**{"db.aws_access_key_id": "AKIA1", "db.aws_secret_access_key": "s3cret"})
-    assert keyed.credentials == {"aws_access_key_id": "AKIA1", "aws_secret_access_key": "s3cret"}
+    assert keyed.table.credentials == {"aws_access_key_id": "AKIA1", "aws_secret_access_key": "s3cret"}
 
 
 @pytest.mark.parametrize(
