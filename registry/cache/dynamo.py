@@ -36,6 +36,7 @@ from ..config import Config, Setting, parse_text
 from ..errors import AlreadyExists, ConfigError, NotFound
 from ..models import FileRecord, ProjectSummary
 from .base import Cache
+from .documents import DocumentStore
 from .dynamo_layout import (
     CHUNK_BYTES,
     DOCS_META,
@@ -75,7 +76,7 @@ class _Missing(Exception):
     """The item a conditional delete expected was not there."""
 
 
-class DynamoCache(Cache):
+class DynamoCache(Cache, DocumentStore):
     """Metadata in DynamoDB (``pypi.db = dynamo``), or any endpoint speaking its API.
 
     ``reads`` and ``writes`` count read requests and items written since start;
@@ -185,7 +186,7 @@ class DynamoCache(Cache):
 
     def update_files(self, records: Iterable[FileRecord]) -> None:
         changed = {(record.project, record.filename): record for record in records}
-        found: dict[tuple[str, str], Item] = {}
+        found: dict[tuple[NormalizedName, str], Item] = {}
         for project, filename in changed:
             item = self.table.get("update_files", file_key(project, filename))
             if item is None:
@@ -196,10 +197,12 @@ class DynamoCache(Cache):
             group = pending[start : start + UPDATE_GROUP]
             self.table.retry("update_files", partial(self._update_group, group, found))
 
-    def _update_group(self, group: list[tuple[tuple[str, str], FileRecord]], found: dict[Any, Item]) -> None:
+    def _update_group(
+        self, group: list[tuple[tuple[NormalizedName, str], FileRecord]], found: dict[Any, Item]
+    ) -> None:
         table, items = self.table.name, []
-        deltas: dict[str, dict[int, int]] = {}
-        chunks: dict[tuple[str, int], dict[str, str]] = {}
+        deltas: dict[NormalizedName, dict[int, int]] = {}
+        chunks: dict[tuple[NormalizedName, int], dict[str, str]] = {}
         for (project, filename), record in group:
             old, encoded = found[(project, filename)], encode_record(record)
             chunk = number(old, "chunk")
@@ -276,7 +279,7 @@ class DynamoCache(Cache):
         """Every project; ``serial`` is 0 here (the shards are written only when the list changes)."""
         items = self.table.query("list_projects", "index")
         return [
-            ProjectSummary(name=name[len(PROJECT_ATTR) :], display_name=value["S"], serial=0)
+            ProjectSummary(name=NormalizedName(name[len(PROJECT_ATTR) :]), display_name=value["S"], serial=0)
             for item in items
             for name, value in item.items()
             if name.startswith(PROJECT_ATTR)
@@ -292,7 +295,7 @@ class DynamoCache(Cache):
     def is_empty(self) -> bool:
         return number(self.table.get("is_empty", INDEX_META, ("files",)), "files") <= 0
 
-    # -- access documents (the DocumentStore interface) -----------------------------------
+    # -- access documents (DocumentStore) ---------------------------------------------------
 
     def list_docs(self, kind: str) -> dict[str, dict[str, Any]]:
         items = self.table.query("list_docs", f"doc#{kind}")

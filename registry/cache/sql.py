@@ -30,6 +30,7 @@ from ..config import Config, Setting, parse_int, parse_text
 from ..errors import AlreadyExists, BackendUnavailable, ConfigError, NotFound
 from ..models import FileRecord, ProjectSummary
 from .base import Cache
+from .documents import DocumentStore
 
 try:
     import sqlalchemy as sa
@@ -110,7 +111,7 @@ class _Unchanged(Exception):
     """Raised inside a write transaction to roll it back when it changed nothing."""
 
 
-class SQLCache(Cache):
+class SQLCache(Cache, DocumentStore):
     """Metadata in PostgreSQL, MySQL/MariaDB or SQLite (``pypi.db = sql``)."""
 
     settings = (
@@ -290,7 +291,7 @@ class SQLCache(Cache):
         with self._read("serial") as connection:
             return int(connection.scalar(sa.select(COUNTERS.c.value).where(COUNTERS.c.name == name)) or 0)
 
-    # -- access documents (the DocumentStore interface) -----------------------------------
+    # -- access documents (DocumentStore) ---------------------------------------------------
 
     def list_docs(self, kind: str) -> dict[str, dict[str, Any]]:
         query = sa.select(DOCS.c.key, DOCS.c.data).where(DOCS.c.kind == kind)

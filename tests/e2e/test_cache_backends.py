@@ -23,7 +23,7 @@ import pytest
 import requests
 
 from registry.config import load_config
-from registry.services.context import Services
+from tests.backends import Backends
 from tests.conftest import post_upload, start_server
 from tests.contract.test_cache import run_parallel
 from tests.db_services import new_cache_settings
@@ -104,7 +104,7 @@ def test_rebuild_command_restores_a_lost_record(pair: RegistryServer, unique_nam
     dist = Dist(unique_name, "1.0")
     for content, filename in ((wheel_bytes(dist), dist.wheel_name), (sdist_bytes(dist), dist.sdist_name)):
         assert post_upload(pair, content, filename, unique_name, "1.0").status_code == 200
-    services = Services.from_config(load_config(environ=pair.environment()))
+    services = Backends.from_config(load_config(environ=pair.environment()))
     services.cache.remove_file(unique_name, dist.sdist_name)  # drift: the record is lost
     services.cache.close()
     assert set(listed(pair, unique_name)) == {dist.wheel_name}
