@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8080
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint typecheck pytest venv dev-venv node-tools test-services mariadb lock bench docs clean
+.PHONY: run test lint typecheck pytest venv dev-venv node-tools poetry test-services mariadb lock bench soak docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(VENV)/.runtime: requirements.txt | $(BIN)/python
 	$(BIN)/pip install -q -r requirements.txt
 	touch $@
 
-$(VENV)/.dev: requirements.txt requirements-dev.txt requirements-sql.txt requirements-aws.txt | $(BIN)/python
+$(VENV)/.dev: requirements.txt requirements-dev.txt requirements-aws.txt requirements-azure.txt requirements-sql.txt | $(BIN)/python
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
@@ -23,8 +23,17 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --ignore-scripts
 	touch $@
 
-# Databases and emulators the tests start that the machine image lacks (see tests/db_services.py):
-# MariaDB from Debian's packages (PostgreSQL is on the image), moto's server in a venv of its own.
+# poetry, for the end-to-end publish tests, in a virtualenv of its own: in the dev one its
+# dependencies would fight the pinned test tools'.
+POETRY := $(VENV)/poetry/bin/poetry
+$(POETRY): | $(BIN)/python
+	$(PYTHON) -m venv $(VENV)/poetry
+	$(VENV)/poetry/bin/pip install -q poetry==2.5.1
+
+# Services the tests start that the machine image lacks. moto's server (S3 and DynamoDB
+# emulator) in a venv of its own: its dependencies would otherwise pin the registry's; a failed
+# install leaves no half venv behind. MariaDB from Debian's packages (tests/db_services.py;
+# PostgreSQL is on the image). Azurite (Azure Blob) comes with node_modules.
 MOTO_VENV := $(HOME)/.cache/moto-venv
 
 $(MOTO_VENV)/bin/moto_server:
@@ -40,6 +49,7 @@ test-services: mariadb $(MOTO_VENV)/bin/moto_server
 venv: $(VENV)/.runtime
 dev-venv: $(VENV)/.dev
 node-tools: node_modules/.installed
+poetry: $(POETRY)
 
 # The container installs requirements.lock: every package, exact version and hash.
 lock: dev-venv
@@ -59,16 +69,20 @@ lint: dev-venv
 typecheck: dev-venv
 	$(BIN)/mypy
 
-pytest: dev-venv node-tools test-services
+pytest: dev-venv node-tools poetry test-services
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
-docs: venv
+docs: dev-venv  # the cloud backends' libraries too: their settings are documented
 	$(BIN)/python -m registry config-docs > docs/configuration.md
 
 bench: dev-venv
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# Uploads, reads and 200 slow clients at once, 3 minutes per shipped configuration.
+soak: dev-venv
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache node_modules

@@ -1,4 +1,5 @@
-"""Backends for the contract suites: every registered backend, built from settings as the app does."""
+"""Backends for the contract suites: every registered backend, plus the example backend of
+docs/extending.md by dotted path, built from settings as the app does."""
 
 from __future__ import annotations
 
@@ -11,6 +12,16 @@ from registry.cache import Cache, cache_from_config
 from registry.config import load_config
 from registry.storage import BACKENDS as STORAGES
 from registry.storage import Storage, storage_from_config
+
+#: Storage backend -> the fixture giving its settings on an emulator. A backend not here is
+#: local and gets a fresh directory; a new cloud backend is one entry.
+EMULATED: dict[str, str] = {
+    "gcs": "gcp_settings",
+    "s3": "s3_settings",
+    "azure-blob": "azure_settings",
+}
+#: Classes of one's own, named by dotted path as in ``pypi.storage`` (docs/extending.md).
+CUSTOM_STORAGES = ["tests.example_backend:MemoryStorage"]
 
 #: Every target the Cache contract runs on: test id -> the fixture giving its raw settings
 #: (``pypi.db`` and ``db.*``, isolated per test). A new backend, or a new database under one,
@@ -25,6 +36,21 @@ CACHE_TARGETS: dict[str, str] = {
 }
 
 
+def _settings(name: str, tmp_path: Path, request: pytest.FixtureRequest) -> dict[str, str]:
+    if name in EMULATED:
+        settings: dict[str, str] = request.getfixturevalue(EMULATED[name])
+    else:
+        settings = {"storage.dir": str(tmp_path / "packages")}
+    return {**settings, "pypi.storage": name}
+
+
+@pytest.fixture(params=sorted(STORAGES) + CUSTOM_STORAGES)
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
+    """Each Storage backend in turn, empty."""
+    config = load_config(environ={}, overrides=_settings(request.param, tmp_path, request))
+    return storage_from_config(config)
+
+
 @pytest.fixture
 def sqlite_settings(tmp_path: Path) -> dict[str, str]:
     return {"pypi.db": "sqlite", "db.path": str(tmp_path / "registry.db")}
@@ -33,21 +59,6 @@ def sqlite_settings(tmp_path: Path) -> dict[str, str]:
 @pytest.fixture
 def firestore_settings(gcp_settings: dict[str, str]) -> dict[str, str]:
     return {key: value for key, value in gcp_settings.items() if key.startswith(("db.", "pypi.db"))}
-
-
-def _storage_settings(name: str, tmp_path: Path, request: pytest.FixtureRequest) -> dict[str, str]:
-    if name == "gcs":
-        settings: dict[str, str] = request.getfixturevalue("gcp_settings")
-    else:
-        settings = {"storage.dir": str(tmp_path / "packages")}
-    return {**settings, "pypi.storage": name}
-
-
-@pytest.fixture(params=sorted(STORAGES))
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
-    """Each Storage backend in turn, empty."""
-    config = load_config(environ={}, overrides=_storage_settings(request.param, tmp_path, request))
-    return storage_from_config(config)
 
 
 @pytest.fixture(params=list(CACHE_TARGETS))
