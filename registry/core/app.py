@@ -19,6 +19,7 @@ from ..access.models import User
 from ..access.passwords import hash_password
 from ..config import Config
 from ..errors import AlreadyExists, ReadOnly, RegistryError
+from .cooldown import Cooldown
 from .fallback import Fallback
 from .large_upload import LargeUploads
 from .manage import Manager
@@ -44,6 +45,7 @@ class Registry:
     uploads: Uploads
     large_uploads: LargeUploads
     manager: Manager
+    cooldown: Cooldown
     _started: bool = False
     _start_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -95,8 +97,15 @@ def build(config: Config) -> Registry:
     stores = Stores.from_config(config)
     access = access_from_config(config, stores.documents)
     permissions = access.permissions
+    cooldown = Cooldown.from_settings(
+        settings.cooldown,
+        settings.fallback.mode,
+        stores.documents,
+        permissions,
+        settings.auth.refresh_seconds,
+    )
     fallback = Fallback.from_settings(
-        settings.fallback, stores.pipeline, stores.cache, settings.limits.max_unpacked_size
+        settings.fallback, stores.pipeline, stores.cache, settings.limits.max_unpacked_size, cooldown
     )
     sources = Sources(stores.cache, settings.fallback, permissions.has_rules, enabled=fallback is not None)
     reads = Reads(
@@ -111,7 +120,7 @@ def build(config: Config) -> Registry:
     uploads = Uploads(permissions, stores.pipeline, stores.cache, settings.limits)
     large = LargeUploads(stores.storage, uploads, stores.cache, settings.limits)
     manager = Manager(stores.cache, stores.pipeline, permissions)
-    registry = Registry(config, stores, access, fallback, reads, uploads, large, manager)
+    registry = Registry(config, stores, access, fallback, reads, uploads, large, manager, cooldown)
     if settings.fallback.mode != "none" and fallback is None:
         log.warning("%s", registry.describe_fallback())
     else:

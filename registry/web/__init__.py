@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Flask, request
 
-from . import access, caching, errors, files, health, json_api, manage, simple, upload
+from . import access, caching, cooldown, errors, files, health, json_api, manage, simple, upload
 from .common import core
 from .pages import PageCache
 from .upload_sessions import bp as upload_sessions_bp
@@ -25,6 +25,16 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     caching.init_app(app)
     app.before_request(_start)
-    for blueprint in (simple.bp, upload.bp, upload_sessions_bp, files.bp, json_api.bp, manage.bp, health.bp):
+    blueprints = (
+        simple.bp,
+        upload.bp,
+        upload_sessions_bp,
+        files.bp,
+        json_api.bp,
+        manage.bp,
+        cooldown.bp,
+        health.bp,
+    )
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     access.init_app(app)
