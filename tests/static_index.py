@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import threading
 from datetime import UTC, datetime
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -23,7 +24,7 @@ JSON_PAGE = "application/vnd.pypi.simple.v1+json"
 
 
 class _Handler(SimpleHTTPRequestHandler):
-    def guess_type(self, path: str | Path) -> str:
+    def guess_type(self, path: str | os.PathLike[str]) -> str:
         if str(path).endswith("index.html"):  # the project pages are JSON (PEP 691)
             return JSON_PAGE
         return super().guess_type(path)
