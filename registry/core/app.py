@@ -23,6 +23,7 @@ from .cooldown import Cooldown
 from .fallback import Fallback
 from .large_upload import LargeUploads
 from .manage import Manager
+from .mirror import Mirror
 from .reads import Reads
 from .rebuild import rebuild_if_empty
 from .sources import Sources
@@ -46,6 +47,7 @@ class Registry:
     large_uploads: LargeUploads
     manager: Manager
     cooldown: Cooldown
+    mirror: Mirror
     _started: bool = False
     _start_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -120,7 +122,8 @@ def build(config: Config) -> Registry:
     uploads = Uploads(permissions, stores.pipeline, stores.cache, settings.limits)
     large = LargeUploads(stores.storage, uploads, stores.cache, settings.limits)
     manager = Manager(stores.cache, stores.pipeline, permissions)
-    registry = Registry(config, stores, access, fallback, reads, uploads, large, manager, cooldown)
+    mirror = Mirror(sources, fallback, stores.cache)
+    registry = Registry(config, stores, access, fallback, reads, uploads, large, manager, cooldown, mirror)
     if settings.fallback.mode != "none" and fallback is None:
         log.warning("%s", registry.describe_fallback())
     else:

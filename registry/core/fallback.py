@@ -22,9 +22,11 @@ import threading
 import time
 from collections.abc import Callable
 
+from packaging.utils import canonicalize_version
+
 from ..cache import Cache
 from ..config.views import FallbackSettings
-from ..errors import InvalidUpload, NotFound, UpstreamError
+from ..errors import InvalidUpload, NotFound, NotSupported, UpstreamError
 from ..models import METADATA_SUFFIX, FileRecord, file_url_path
 from ..upstream import KeyedLocks, UpstreamFile, UpstreamIndex, UpstreamProject, redact
 from .cooldown import Cooldown
@@ -260,6 +262,39 @@ class Fallback:
             return tee.consume()
         tee.prime()
         return Proxied(body=tee, size=tee.expected_size, etag=file.sha256)
+
+    # -- pre-seeding (python -m registry mirror) -----------------------------------------
+
+    def release_files(self, permit: UpstreamPermit, version: str) -> list[UpstreamFile]:
+        """The upstream's files of one version of the project (PEP 440 equality).
+
+        :raises NotFound | UpstreamError | UpstreamTimeout: no such project, or the upstream failed.
+        """
+        wanted = canonicalize_version(version)
+        return [
+            file
+            for file in self.upstream.project(permit.project).files
+            if (parsed := _parse(permit, file)) is not None
+            and canonicalize_version(str(parsed.version)) == wanted
+        ]
+
+    def fill(self, permit: UpstreamPermit, filename: str, sha256: str) -> FileRecord:
+        """Fetch one upstream file into the store as its first download would: the upstream
+        must list it with exactly this sha256, the bytes are checked against it, and the file is
+        stored with its core-metadata file through the same pipeline. The cooldown applies.
+
+        :raises NotFound: the upstream does not list this file with this sha256.
+        :raises HeldBack | UpstreamError | UpstreamTimeout: held back, or the fetch failed.
+        """
+        if self.mode != "cache":
+            raise NotSupported("Files are stored from the upstream only with pypi.fallback = cache")
+        file, parsed = self._find(permit, sha256, filename)
+        if file.sha256 != sha256:
+            raise NotFound(f"File {filename!r} not found with sha256 {sha256}")
+        self.cooldown.check(permit.project, file.filename, parsed.version, file.upload_time)
+        found = self._fetch(permit, file, parsed, stream=False)
+        assert isinstance(found, FileRecord)  # not streamed: stored, or the fetch raised
+        return found
 
     # -- refused files -------------------------------------------------------------------
 
