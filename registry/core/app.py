@@ -22,8 +22,10 @@ from ..errors import AlreadyExists, ReadOnly, RegistryError
 from .cooldown import Cooldown
 from .fallback import Fallback
 from .large_upload import LargeUploads
+from .lastuse import LastUse
 from .manage import Manager
 from .mirror import Mirror
+from .prune import Pruner
 from .reads import Reads
 from .rebuild import rebuild_if_empty
 from .sources import Sources
@@ -48,6 +50,7 @@ class Registry:
     manager: Manager
     cooldown: Cooldown
     mirror: Mirror
+    pruner: Pruner
     _started: bool = False
     _start_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -99,16 +102,14 @@ def build(config: Config) -> Registry:
     stores = Stores.from_config(config)
     access = access_from_config(config, stores.documents)
     permissions = access.permissions
+    refresh = settings.auth.refresh_seconds
     cooldown = Cooldown.from_settings(
-        settings.cooldown,
-        settings.fallback.mode,
-        stores.documents,
-        permissions,
-        settings.auth.refresh_seconds,
+        settings.cooldown, settings.fallback.mode, stores.documents, permissions, refresh
     )
     fallback = Fallback.from_settings(
         settings.fallback, stores.pipeline, stores.cache, settings.limits.max_unpacked_size, cooldown
     )
+    last_use = LastUse(stores.documents, settings.usage_flush_seconds)
     sources = Sources(stores.cache, settings.fallback, permissions.has_rules, enabled=fallback is not None)
     reads = Reads(
         stores.cache,
@@ -118,12 +119,16 @@ def build(config: Config) -> Registry:
         sources,
         fallback,
         verify_files=bool(settings.access.allow_overwrite),
+        last_use=last_use,
     )
     uploads = Uploads(permissions, stores.pipeline, stores.cache, settings.limits)
     large = LargeUploads(stores.storage, uploads, stores.cache, settings.limits)
     manager = Manager(stores.cache, stores.pipeline, permissions)
     mirror = Mirror(sources, fallback, stores.cache)
-    registry = Registry(config, stores, access, fallback, reads, uploads, large, manager, cooldown, mirror)
+    pruner = Pruner(stores.cache, stores.pipeline, last_use)
+    registry = Registry(
+        config, stores, access, fallback, reads, uploads, large, manager, cooldown, mirror, pruner
+    )
     if settings.fallback.mode != "none" and fallback is None:
         log.warning("%s", registry.describe_fallback())
     else:
