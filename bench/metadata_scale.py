@@ -235,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.backend in ("sqlite", "both"):
             report += run_backend("SQLite", base_settings(work / "sqlite"), args, work)
+            print("\n".join(report), flush=True)
         if args.backend in ("firestore", "both"):
             with firestore_emulator(work / "firestore.log") as host:
                 os.environ["FIRESTORE_EMULATOR_HOST"] = host

@@ -169,7 +169,7 @@ class FirestoreCache(FirestoreDocuments, Cache):
         try:
             self._commit("add_file", batch)
         except BackendUnavailable as exc:
-            if isinstance(exc.__cause__, google_errors.Conflict):  # AlreadyExists is a Conflict
+            if isinstance(exc.__cause__, google_errors.AlreadyExists):  # not Aborted, also a Conflict
                 raise AlreadyExists(f"{filename} is already recorded") from exc.__cause__
             raise
         finally:
