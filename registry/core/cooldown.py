@@ -135,7 +135,7 @@ class Cooldown:
         self._released: _Released | None = None
         self._serial: int | None = None
         self._fresh_until = 0.0
-        self._moments: OrderedDict[Hashable, tuple[datetime, ...]] = OrderedDict()
+        self._moments: OrderedDict[Hashable, tuple[tuple[datetime, ...], bool]] = OrderedDict()
         self._lock = threading.Lock()
 
     @classmethod
@@ -200,16 +200,18 @@ class Cooldown:
             return ()
         key = (project, page)
         with self._lock:
-            moments = self._moments.get(key)
-        if moments is None:
-            moments = tuple(sorted(u + self.min_age for u in uploads() if u is not None))
+            memo = self._moments.get(key)
+        if memo is None:
+            times = list(uploads())
+            memo = (tuple(sorted(u + self.min_age for u in times if u is not None)), None in times)
             with self._lock:
-                self._moments[key] = moments
+                self._moments[key] = memo
                 while len(self._moments) > _MEMO_LIMIT:
                     self._moments.popitem(last=False)
+        moments, unknown = memo
         passed = bisect.bisect_right(moments, self.clock())
-        if passed == len(moments) and self.settings.allow_unknown:
-            return (passed,)  # nothing can be held: early releases change nothing
+        if passed == len(moments) and (self.settings.allow_unknown or not unknown):
+            return (passed,)  # nothing is held: early releases change nothing
         return (passed, self._snapshot().get(project))
 
     def _snapshot(self) -> _Released:
