@@ -6,8 +6,10 @@ hundreds of new projects at once exceeds. So the index is ``SHARDS`` documents,
 ``<ns>_index/<nn>``; a project's entry lives in the shard its name hashes to, so writes of
 different projects spread evenly (a burst of 50 new projects a second is under two writes a
 second per shard), and 32 shards hold ~500,000 projects. ``/simple/`` reads all shards in one
-batched get: a fixed 32 reads, whatever the number of projects. The index serial is the sum of
-the shards' update times (each only grows, so the sum moves on every change).
+batched get: a fixed 32 reads, whatever the number of projects. An entry is just the display
+name (a string: nested maps with timestamps took ten times longer to decode at 100,000
+projects), and every change also bumps the shard's counter ``n``, so the shard's update time
+moves; the index serial is the sum of the shards' update times (each only grows).
 
 The count is fixed: changing it would move every project to another shard. See
 ``docs/firestore.md`` for the reasoning and the figures.
@@ -52,21 +54,19 @@ class ProjectIndex:
         return [self._shard(f"{n:02d}") for n in range(SHARDS)]
 
     def add(self, batch: Any, project: str, display: str) -> None:
-        """In ``batch``: the project's entry, with its display name, stamped now."""
-        entry = {"projects": {project: {"d": display, "s": firestore.SERVER_TIMESTAMP}}}
+        """In ``batch``: the project's entry (its display name); the shard changed."""
+        entry = {"projects": {project: display}, "n": firestore.Increment(1)}
         batch.set(self._shard(shard_of(project)), entry, merge=True)
 
     def stamp(self, batch: Any, projects: Iterable[str]) -> None:
-        """In ``batch``: mark the projects changed (one write per shard touched)."""
-        by_shard: dict[str, dict[str, Any]] = {}
-        for project in projects:
-            by_shard.setdefault(shard_of(project), {})[project] = {"s": firestore.SERVER_TIMESTAMP}
-        for shard, entries in by_shard.items():
-            batch.set(self._shard(shard), {"projects": entries}, merge=True)
+        """In ``batch``: the projects' shards changed (one write per shard touched)."""
+        for shard in sorted({shard_of(project) for project in projects}):
+            batch.set(self._shard(shard), {"n": firestore.Increment(1)}, merge=True)
 
     def drop(self, batch: Any, project: str) -> None:
         """In ``batch``: remove the project's entry."""
-        batch.set(self._shard(shard_of(project)), {"projects": {project: firestore.DELETE_FIELD}}, merge=True)
+        entry = {"projects": {project: firestore.DELETE_FIELD}, "n": firestore.Increment(1)}
+        batch.set(self._shard(shard_of(project)), entry, merge=True)
 
     def _get_all(self, operation: str, fields: list[str] | None) -> list[Any]:
         with self.client._errors(operation):
@@ -75,13 +75,15 @@ class ProjectIndex:
         return snapshots
 
     def list(self) -> list[ProjectSummary]:
-        """Every project, from all shards (one batched get of ``SHARDS`` documents)."""
+        """Every project, from all shards (one batched get of ``SHARDS`` documents); a
+        project's serial is its shard's (it moves whenever the project changes)."""
         found: list[ProjectSummary] = []
-        for snapshot in self._get_all("list_projects", None):
-            projects: dict[str, dict[str, Any]] = (snapshot.to_dict() or {}).get("projects") or {}
+        for snapshot in self._get_all("list_projects", ["projects"]):
+            projects: dict[str, str] = (snapshot.to_dict() or {}).get("projects") or {}
+            serial = serial_of(snapshot.update_time) if snapshot.exists else 0
             found.extend(
-                ProjectSummary(NormalizedName(name), entry.get("d") or name, serial_of(entry.get("s")))
-                for name, entry in projects.items()
+                ProjectSummary(NormalizedName(name), display or name, serial)
+                for name, display in projects.items()
             )
         return found
 
@@ -105,9 +107,10 @@ class ProjectIndex:
         batch = self.client._db().batch()
         by_shard: dict[str, dict[str, Any]] = {}
         for name, entry in entries.items():
-            by_shard.setdefault(shard_of(name), {})[name] = entry
+            display = entry.get("d") if isinstance(entry, dict) else None
+            by_shard.setdefault(shard_of(name), {})[name] = display or name
         for shard, moved in by_shard.items():
-            batch.set(self._shard(shard), {"projects": moved}, merge=True)
+            batch.set(self._shard(shard), {"projects": moved, "n": firestore.Increment(1)}, merge=True)
         batch.delete(legacy, option=self.client._db().write_option(last_update_time=snapshot.update_time))
         self.client._commit("adopt_legacy", batch)
         return len(entries)
