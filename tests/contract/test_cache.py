@@ -258,3 +258,25 @@ def test_parallel_removes_and_adds_keep_the_project_consistent(cache: Cache) -> 
 
 
 # Access data (users, groups, permissions, tokens): test_cache_docs.py.
+
+
+def test_a_burst_of_new_projects_all_land_and_are_listed(cache: Cache) -> None:
+    # A cold proxy fills many new projects at once (each a first add: header and index entry).
+    names = [f"burst-{n}" for n in range(60)]
+    serial = cache.index_serial()
+    failures: list[BaseException] = []
+
+    def add(name: str) -> None:
+        try:
+            cache.add_file(record(name))
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=add, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert sorted(p.name for p in cache.list_projects()) == sorted(names)
+    assert cache.index_serial() != serial

@@ -8,6 +8,7 @@ import hashlib
 import pytest
 
 from registry.cache.firestore import FirestoreCache
+from registry.cache.firestore_index import SHARDS
 from registry.core.catalog import Catalog
 from registry.models import FileRecord
 from tests.emulators import PROJECT, unique
@@ -37,6 +38,7 @@ def refresh(catalog: Catalog, cache: FirestoreCache) -> tuple[int, int, dict[str
     catalog.entries(cache.index_serial())
     usage = cache.reset_usage()
     usage.pop("index_serial")
+    usage.pop("adopt_legacy", None)  # once per process: an index of the earlier layout is moved
     return sum(r for r, _ in usage.values()), sum(w for _, w in usage.values()), usage
 
 
@@ -44,11 +46,11 @@ def test_a_change_costs_one_listing_of_the_changed_project(firestore: FirestoreC
     for number in range(5):
         firestore.add_file(record(f"project-{number}", "1.0"))
     first = Catalog(firestore, firestore)
-    reads, writes, _ = refresh(first, firestore)
-    assert (reads, writes) == (2 + 5, 1)  # catalog + index, each project once; saved
+    reads, writes, usage = refresh(first, firestore)
+    assert (reads, writes) == (1 + SHARDS + 5, 1)  # catalog + index shards, each project once; saved
     firestore.add_file(record("project-3", "2.0", summary="Newer"))
     reads, writes, usage = refresh(first, firestore)
-    assert usage.get("list_files") == [1, 0] and (reads, writes) == (3, 1), usage
+    assert usage.get("list_files") == [1, 0] and (reads, writes) == (SHARDS + 2, 1), usage
     assert first.entries(firestore.index_serial())["project-3"].version == "2.0"
     assert refresh(first, firestore)[:2] == (0, 0)  # same serial: nothing read at all
 
@@ -58,7 +60,7 @@ def test_another_process_starts_from_the_saved_catalog(firestore: FirestoreCache
         firestore.add_file(record(f"shared-{number}", "1.0"))
     refresh(Catalog(firestore, firestore), firestore)
     reads, writes, usage = refresh(Catalog(firestore, firestore), firestore)
-    assert "list_files" not in usage and (reads, writes) == (2, 0)
+    assert "list_files" not in usage and (reads, writes) == (1 + SHARDS, 0)
 
 
 def test_a_large_catalog_is_split_under_the_document_limit(firestore: FirestoreCache) -> None:
