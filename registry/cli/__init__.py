@@ -2,13 +2,14 @@
 
 ``serve`` (serve), ``make-config``/``hash-password``/``config-docs`` (settings), ``yank``/
 ``unyank``/``delete`` (files), ``user``/``group``/``perm``/``token``/``access`` (access),
-``rebuild``/``migrate``/``backend-usage`` (data), ``upload-large`` (upload). Each module adds its
-commands to the one ``cli`` group defined in ``base``.
+``rebuild``/``migrate``/``backend-usage`` (data), ``upload-large`` (upload),
+``import-pypicloud`` (pypicloud). Each module adds its commands to the one ``cli`` group
+defined in ``base``.
 """
 
 from __future__ import annotations
 
-from . import access, data, files, serve, settings, upload  # noqa: F401 - they register commands
+from . import access, data, files, pypicloud, serve, settings, upload  # noqa: F401 - they register commands
 from .base import cli
 
 __all__ = ["cli"]
