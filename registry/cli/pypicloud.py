@@ -21,7 +21,7 @@ def import_pypicloud_command(pypicloud_config: str, config: str | None) -> None:
     """Import every file, user, group and permission of the pypicloud deployment that
     PYPICLOUD_CONFIG (its ini file) describes into CONFIG's backends (or $REGISTRY_CONFIG's).
 
-    Reads its storage (file, s3, gcs or azure) and, with pypi.db = sql, its cache database;
+    Reads its storage (file, s3, cloudfront, gcs or azure-blob) and, with pypi.db = sql, its cache database;
     writes nothing there. Hashes are verified; pypicloud's upload time, uploader and summary
     are kept. Idempotent and resumable: run it again and it skips what is already here.
     """

@@ -6,10 +6,11 @@ pypicloud keeps each file with a little metadata (``summary``, ``requires_python
 - ``pypi.storage = file``: ``<storage.dir>/<name>/<version>/<filename>`` and a JSON file
   ``<filename>.meta`` beside it; the upload time is the file's mtime. Names starting with a
   dot are its temporary files.
-- ``s3``, ``gcs``, ``azure``: objects ``<storage.prefix>[<md5(filename)[:4]>/]<name>/<filename>``
-  with the metadata on the object (S3 writes ``requires-python`` for ``requires_python``).
-  Those are read through this registry's own Storage backend of the same kind, pointed at
-  pypicloud's bucket and prefix: the settings keep pypicloud's names.
+- ``s3`` (and ``cloudfront``), ``gcs``, ``azure-blob``: objects
+  ``<storage.prefix>[<md5(filename)[:4]>/]<name>/<filename>`` with the metadata on the
+  object (S3 writes ``requires-python`` for ``requires_python``). Those are read through
+  this registry's own Storage backend of the same kind, pointed at pypicloud's bucket and
+  prefix: the settings keep pypicloud's names.
 
 The cache database (``pypi.db = sql``: table ``packages`` with ``filename``, ``name``,
 ``version``, ``last_modified``, ``summary`` and JSON ``data``) holds the same metadata and the
@@ -35,7 +36,7 @@ from ..storage import Storage, storage_class
 #: pypicloud's metadata fields (``pypicloud.models.METADATA_FIELDS``).
 FIELDS = ("requires_python", "summary", "hash_sha256", "hash_md5", "uploader")
 #: pypicloud's storage names and the backend of this registry that reads the same bucket.
-BUCKET_BACKENDS = {"s3": "s3", "gcs": "gcs", "azure-blob": "azure-blob", "azure": "azure-blob"}
+BUCKET_BACKENDS = {"s3": "s3", "cloudfront": "s3", "gcs": "gcs", "azure-blob": "azure-blob"}
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,8 @@ class FileTree:
 
 
 class Bucket:
-    """``s3``, ``gcs``, ``azure``: pypicloud's bucket, read by this registry's Storage backend."""
+    """pypicloud's bucket (``s3``, ``cloudfront``, ``gcs``, ``azure-blob``), read by this
+    registry's Storage backend of the same kind."""
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
@@ -143,7 +145,8 @@ def storage_source(settings: Mapping[str, str], here: Path) -> FileTree | Bucket
         return FileTree(directory)
     if kind in BUCKET_BACKENDS:
         return Bucket(bucket_storage(settings, BUCKET_BACKENDS[kind], here))
-    raise ConfigError(f"pypi.storage = {kind!r}: the import reads file, s3, gcs and azure storage only")
+    readable = ", ".join(("file", *BUCKET_BACKENDS))
+    raise ConfigError(f"pypi.storage = {kind!r}: the import reads {readable} storage only")
 
 
 @dataclass(frozen=True)
