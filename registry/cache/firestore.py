@@ -11,6 +11,7 @@ Documents (``<ns>`` is ``db.namespace``; see ``docs/firestore.md`` for costs per
 - ``<ns>_meta/index``: every project's display name, for ``/simple/`` in one read; its update
   time is the index serial.
 - ``<ns>_access/<kind>:<key>``: access data (see ``firestore_documents``).
+- ``<ns>_meta/catalog``: the project catalog the web UI searches (see ``firestore_catalog``).
 
 Every change is one atomic batched commit (a transaction without reads). Adds write blindly
 (field transforms, no read-modify-write), so parallel uploads to one project never contend;
@@ -33,6 +34,7 @@ from ..config import Config, Setting, parse_float, parse_text
 from ..errors import AlreadyExists, BackendUnavailable, ConfigError, NotFound
 from ..models import FileRecord, ProjectSummary
 from .base import Cache
+from .firestore_catalog import FirestoreCatalog
 from .firestore_documents import FirestoreDocuments
 from .firestore_encoding import (
     decode_record,
@@ -53,7 +55,7 @@ HEADER_CHUNK = "0"  # chunk 0 is the ``files`` map on the header itself
 REMOVE_ATTEMPTS = 20
 
 
-class FirestoreCache(FirestoreDocuments, Cache):
+class FirestoreCache(FirestoreDocuments, FirestoreCatalog, Cache):
     """Metadata in Firestore (or its emulator, when ``FIRESTORE_EMULATOR_HOST`` is set): file
     records here, access documents in ``FirestoreDocuments``, the client in ``FirestoreClient``."""
 

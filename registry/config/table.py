@@ -55,7 +55,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Where package files live: `file`, `gcs`, `s3` or `azure-blob`, or a class of your own as "
         "`package.module:Class` (docs/extending.md).",
     ),
-    Setting("pypi.db", "sqlite", parse_text, "Where metadata lives: `sqlite` or `firestore`."),
+    Setting(
+        "pypi.db",
+        "sqlite",
+        parse_text,
+        "Where metadata lives: `sqlite`, `sql`, `firestore` or `dynamo`, or a class of your own as "
+        "`package.module:Class`.",
+    ),
     Setting(
         "pypi.auth",
         "db",

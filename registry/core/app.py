@@ -17,11 +17,19 @@ from dataclasses import dataclass, field
 from ..access import AccessControl, AccessStore, access_from_config
 from ..access.models import User
 from ..access.passwords import hash_password
+from ..access.sessions import Sessions
+from ..cache.catalog import catalog_store_of
 from ..config import Config
 from ..errors import AlreadyExists, ReadOnly, RegistryError
+from ..models import utcnow
+from .accounts import Accounts
+from .browse import Browse
+from .catalog import Catalog
 from .fallback import Fallback
 from .large_upload import LargeUploads
 from .manage import Manager
+from .project_page import ProjectPages
+from .readme import Descriptions
 from .reads import Reads
 from .rebuild import rebuild_if_empty
 from .sources import Sources
@@ -30,6 +38,16 @@ from .uploads import Uploads
 
 log = logging.getLogger("registry")
 ADMIN_PASSWORD_ENV = "REGISTRY_ADMIN_PASSWORD"
+
+
+@dataclass(frozen=True)
+class WebQueries:
+    """What the web UI asks beyond the simple API's queries."""
+
+    browse: Browse
+    project_pages: ProjectPages
+    accounts: Accounts
+    sessions: Sessions
 
 
 @dataclass
@@ -44,6 +62,7 @@ class Registry:
     uploads: Uploads
     large_uploads: LargeUploads
     manager: Manager
+    web: WebQueries
     _started: bool = False
     _start_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -111,7 +130,13 @@ def build(config: Config) -> Registry:
     uploads = Uploads(permissions, stores.pipeline, stores.cache, settings.limits)
     large = LargeUploads(stores.storage, uploads, stores.cache, settings.limits)
     manager = Manager(stores.cache, stores.pipeline, permissions)
-    registry = Registry(config, stores, access, fallback, reads, uploads, large, manager)
+    web = WebQueries(
+        Browse(reads, Catalog(stores.cache, catalog_store_of(stores.cache)), utcnow),
+        ProjectPages(reads, Descriptions(stores.storage, settings.limits.max_unpacked_size)),
+        Accounts(access.store),
+        Sessions(access.store, access.authenticator),
+    )
+    registry = Registry(config, stores, access, fallback, reads, uploads, large, manager, web)
     if settings.fallback.mode != "none" and fallback is None:
         log.warning("%s", registry.describe_fallback())
     else:

@@ -129,7 +129,7 @@ class Fallback:
             Repository(tracks=(page_url,)) if mirrored else Repository(alternate_locations=(page_url,))
         )
         display_name = upstream.name or next((r.display_name for r in records), project)
-        return Listing.build(project, display_name, links.values(), repository)
+        return Listing.build(project, display_name, links.values(), repository, records)
 
     def _upstream_link(self, permit: UpstreamPermit, file: UpstreamFile) -> Link | None:
         """The link for an upstream file: here in cache mode (if verifiable), upstream otherwise."""

@@ -21,6 +21,7 @@ from . import (
     manage,
     pathvalues,
     simple,
+    ui,
     upload,
 )
 from .common import core
@@ -46,3 +47,4 @@ def init_app(app: Flask) -> None:
     for blueprint in (simple.bp, upload.bp, upload_sessions_bp, files.bp, json_api.bp, manage.bp, health.bp):
         app.register_blueprint(blueprint)
     access.init_app(app)
+    ui.init_app(app)

@@ -161,6 +161,13 @@ def test_usage_per_request_type(gcp_settings: dict[str, str]) -> None:
     assert costs["GET /simple/<project>/ (after a change)"] == (200, 2, 0)
     assert costs["GET /simple/<project>/ (unchanged)"] == (200, 1, 0)
     assert costs["download a file"] == (200, 1, 0)
+    # The web UI's project page costs what the simple page costs (its README is a Storage read).
+    assert costs["GET /project/<project>/ (after a change)"] == (200, 2, 0)
+    assert costs["GET /project/<project>/ (unchanged)"] == (200, 1, 0)
+    assert costs["GET / (after a change)"][1:] == (5, 1)  # the catalog refresh: see docs/firestore.md
+    assert costs["GET / (unchanged)"] == (200, 1, 0)
+    assert costs["GET /search/?q=<name> (after a change)"] == (200, 2, 0)
+    assert costs["GET /search/?q=<name> (unchanged)"] == (200, 1, 0)
     assert costs["yank a release"] == (200, 2, 3)
     assert costs["delete a file"] == (200, 3, 3)
 
