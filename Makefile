@@ -40,11 +40,20 @@ $(MOTO_VENV)/bin/moto_server:
 	rm -rf $(MOTO_VENV) && $(PYTHON) -m venv $(MOTO_VENV)
 	$(MOTO_VENV)/bin/pip install -q 'moto[server]==5.2.5' || { rm -rf $(MOTO_VENV); exit 1; }
 
+# pypicloud 1.3.12 (the import-pypicloud tests run a real one) in a venv of its own: it needs
+# Python 3.10 (it calls inspect.getargspec) and SQLAlchemy < 2. The file target runs it once.
+PYPICLOUD := $(VENV)/pypicloud/bin/pserve
+PY310 ?= $(shell pyenv root 2>/dev/null)/versions/3.10.13/bin/python
+$(PYPICLOUD): | $(BIN)/python
+	test -x $(PY310) || { echo "pypicloud needs Python 3.10: set PY310=/path/to/python3.10"; exit 1; }
+	$(PY310) -m venv $(VENV)/pypicloud
+	$(VENV)/pypicloud/bin/pip install -q 'pypicloud[server]==1.3.12' 'SQLAlchemy<2'
+
 mariadb:
 	@if ! command -v mariadb-install-db >/dev/null || ! test -x /usr/sbin/mariadbd; then \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q mariadb-server; fi
 
-test-services: mariadb $(MOTO_VENV)/bin/moto_server
+test-services: mariadb $(MOTO_VENV)/bin/moto_server $(PYPICLOUD)
 
 # Debian's Chromium and its driver, for the web UI's browser tests (tests/browser); as root, once.
 browser:

@@ -3,13 +3,24 @@
 ``serve`` (serve), ``make-config``/``hash-password``/``config-docs`` (settings), ``yank``/
 ``unyank``/``delete`` (files), ``user``/``group``/``perm``/``token``/``access`` (access),
 ``rebuild``/``migrate``/``backend-usage`` (data), ``upload-large`` (upload), ``cooldown``
-(cooldown), ``mirror`` (mirror), ``prune`` (prune). Each module adds its
-commands to the one ``cli`` group defined in ``base``.
+(cooldown), ``mirror`` (mirror), ``prune`` (prune), ``import-pypicloud`` (pypicloud). Each
+module adds its commands to the one ``cli`` group defined in ``base``.
 """
 
 from __future__ import annotations
 
-from . import access, cooldown, data, files, mirror, prune, serve, settings, upload  # noqa: F401 - they register
+from . import (  # noqa: F401 - they register commands
+    access,
+    cooldown,
+    data,
+    files,
+    mirror,
+    prune,
+    pypicloud,
+    serve,
+    settings,
+    upload,
+)
 from .base import cli
 
 __all__ = ["cli"]

@@ -131,9 +131,10 @@ def test_wrong_password_and_unknown_user_take_the_same_time(access: Access) -> N
     for _ in range(15):
         wrong.append(cost("alice"))
         unknown.append(cost("nobody"))
-    ratio = statistics.median(unknown) / statistics.median(wrong)
-    assert 0.6 < ratio < 1.6, (statistics.median(wrong), statistics.median(unknown))
-    assert statistics.median(wrong) > 0.003, "a password check should cost milliseconds"
+    # The fastest of each: what the check itself costs, without the other jobs on the machine.
+    ratio = min(unknown) / min(wrong)
+    assert 0.6 < ratio < 1.6, (min(wrong), min(unknown), statistics.median(wrong), statistics.median(unknown))
+    assert min(wrong) > 0.003, "a password check should cost milliseconds"
 
 
 def test_a_success_is_remembered_and_skips_the_hash(access: Access) -> None:
