@@ -25,9 +25,10 @@ from .distribution import (
     ParsedFilename,
     check_name,
     check_version,
-    inspect_distribution,
+    inspect_upload,
     parse_filename,
 )
+from .upload_rules import check_upload_filename
 
 if TYPE_CHECKING:
     from .context import Services
@@ -100,6 +101,7 @@ def check_form(form: UploadForm) -> ParsedFilename:
     :raises InvalidUpload: the first disagreement found.
     """
     parsed = parse_filename(form.filename)
+    check_upload_filename(parsed)
     if not form.name:
         raise InvalidUpload("Missing 'name' in the upload form")
     if not form.version:
@@ -173,7 +175,7 @@ def upload(
             return UploadOutcome(existing, created=False)
         if not overwrite:
             raise file_exists_error(parsed.filename, existing.sha256)
-    metadata = inspect_distribution(form.content, parsed, digests.size, config["pypi.max_unpacked_size"])
+    metadata = inspect_upload(form.content, parsed, digests.size, config["pypi.max_unpacked_size"])
     is_wheel = parsed.packagetype == "bdist_wheel"
     record = new_record(parsed, digests, metadata, uploader=uploader)
     if existing is not None:

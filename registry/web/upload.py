@@ -13,6 +13,7 @@ from ..access import Identity
 from ..errors import InvalidRequest, InvalidUpload
 from ..services.distribution import check_name
 from ..services.upload import UploadForm, upload
+from ..services.upload_rules import check_form_fields
 from .caching import apply_cache_policy
 from .common import identity, services
 
@@ -32,6 +33,7 @@ def _form_upload() -> UploadForm:
     action = form.get(":action", "")
     if action != "file_upload":
         raise InvalidRequest(f"Unsupported :action {action!r}: only file_upload is supported")
+    check_form_fields(form.to_dict(flat=False), request.files.to_dict(flat=False))
     content = request.files.get("content")
     if content is None or not content.filename:
         raise InvalidUpload("The upload has no 'content' file part")
