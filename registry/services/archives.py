@@ -9,6 +9,7 @@ already in the archive, so a chain of links that each look harmless cannot climb
 
 from __future__ import annotations
 
+import re
 import tarfile
 import zipfile
 from typing import BinaryIO
@@ -20,6 +21,7 @@ from ..errors import InvalidUpload
 
 FILE, DIRECTORY, SYMLINK, HARDLINK = "file", "directory", "symlink", "hard link"
 MAX_LINK_HOPS = 40  # as the Linux kernel: a longer chain is a loop
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 def member_parts(name: str, what: str) -> list[str]:
@@ -31,14 +33,14 @@ def member_parts(name: str, what: str) -> list[str]:
     :raises InvalidUpload: an absolute path, a ``..``, ``.`` or empty part, a backslash, or a
         control character.
     """
-    if any(ord(char) < 32 or ord(char) == 127 for char in name):
+    if _CONTROL.search(name):
         raise InvalidUpload(f"Invalid {what}: the member name {name!r} holds a control character")
     if "\\" in name:
         raise InvalidUpload(f"Invalid {what}: the member name {name!r} holds a backslash")
     if name.startswith("/"):
         raise InvalidUpload(f"Invalid {what}: the member {name!r} has an absolute path")
     parts = name.split("/")
-    if any(part in ("", ".", "..") for part in parts):
+    if "" in parts or "." in parts or ".." in parts:
         raise InvalidUpload(
             f"Invalid {what}: the member name {name!r} has an empty, '.' or '..' part "
             "(it could be unpacked outside its directory)"

@@ -48,7 +48,10 @@ def read_fields(raw: bytes) -> dict[str, object]:
     Values are kept as the file has them; "UNKNOWN" (what old setuptools wrote for an absent
     value) counts as absent. ``project_urls`` stays a list of "Label, URL" lines.
     """
-    fields, _unparsed = parse_email(raw)
+    return _info(parse_email(raw)[0])
+
+
+def _info(fields: RawMetadata) -> dict[str, object]:
     info: dict[str, object] = {}
     for name in _TEXT_FIELDS:
         value = fields.get(name)
@@ -80,8 +83,9 @@ def _problems(group: BaseExceptionGroup) -> list[str]:
     return sorted(set(found))
 
 
-def validate(raw: bytes, where: str) -> None:
-    """Refuse core metadata that ``packaging`` finds invalid, naming every problem found.
+def validate(raw: bytes, where: str) -> dict[str, object]:
+    """Refuse core metadata that ``packaging`` finds invalid, naming every problem found;
+    return ``read_fields(raw)`` (from the same parse).
 
     Like twine, it forgives one widespread quirk: setuptools before 77 wrote ``License-File``
     under Metadata-Version 2.1 (the field belongs to 2.4); such lines are ignored, not refused.
@@ -90,6 +94,7 @@ def validate(raw: bytes, where: str) -> None:
         not in the specification, or a missing Name or Version.
     """
     fields, unparsed = parse_email(raw)
+    info = _info(fields)
     declared = _declared_version(fields)
     if declared is not None and declared < Version("2.4"):
         fields.pop("license_files", None)
@@ -108,3 +113,4 @@ def validate(raw: bytes, where: str) -> None:
         shown = "; ".join(problems[:MAX_PROBLEMS])
         more = f" (and {len(problems) - MAX_PROBLEMS} more)" if len(problems) > MAX_PROBLEMS else ""
         raise InvalidUpload(f"Invalid core metadata in {where}: {shown}{more}")
+    return info

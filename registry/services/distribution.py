@@ -161,9 +161,9 @@ def parse_metadata(raw: bytes) -> DistributionMetadata:
 
 
 def _checked_metadata(raw: bytes, where: str, strict: bool) -> DistributionMetadata:
-    if strict:
-        core_metadata.validate(raw, where)
-    return parse_metadata(raw)
+    if not strict:
+        return parse_metadata(raw)
+    return DistributionMetadata(raw=raw, info=core_metadata.validate(raw, where))
 
 
 def _check_declared_size(total: int, compressed: int, limit: int) -> None:
