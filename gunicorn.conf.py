@@ -52,7 +52,7 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
 # validates it before any worker starts.
 _config = load_config()
 logger_class = gunicorn_logger_class()
-loglevel = _config["log.level"]
+loglevel = _config.settings.log.level
 accesslog = "-"
 # No runtime control socket: nobody can reach it on Cloud Run, the non-root user has no home to
 # put it in, and two servers on one machine (tests) would fight over the same default path.

@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 from registry.access import manage  # noqa: E402
 from registry.access.tokens import create_token  # noqa: E402
 from registry.config import load_config  # noqa: E402
-from registry.services.context import Services  # noqa: E402
+from registry.core.app import build  # noqa: E402
 from tests.processes import stop_group  # noqa: E402
 
 USER = ("bench-user", "bench-password-1")
@@ -81,10 +81,10 @@ class Server:
             "storage.dir": str(work / "packages"),
             **settings,
         }
-        services = Services.from_config(load_config(environ={}, overrides=self.settings))
-        manage.add_user(services.access, USER[0], USER[1], admin=True)
-        _, self.token = create_token(services.access, USER[0], permissions=("read", "upload"))
-        services.cache.close()
+        registry = build(load_config(environ={}, overrides=self.settings))
+        manage.add_user(registry.access.store, USER[0], USER[1], admin=True)
+        _, self.token = create_token(registry.access.store, USER[0], permissions=("read", "upload"))
+        registry.stores.close()
         env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
         env.update({"REGISTRY_" + k.upper().replace(".", "_"): v for k, v in self.settings.items()})
         pin = ["taskset", "-c", "0"] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else []
@@ -175,13 +175,14 @@ def with_python(url: str, header: str | None, duration: float) -> float:
 def in_process(work: Path, rounds: int) -> tuple[dict[str, float], dict[str, float]]:
     """What the app itself spends, without network or gunicorn (steadier on a busy machine):
     microseconds per ``/simple/<project>/`` through Flask's test client (median of interleaved
-    rounds), and per ``Access.authenticate`` call."""
+    rounds), and per ``Authenticator.authenticate`` call."""
     from registry import create_app
 
     app = create_app({"db.path": str(work / "db.sqlite3"), "storage.dir": str(work / "packages")})
-    access = app.extensions["registry"].access
-    manage.add_user(access, USER[0], USER[1], admin=True)
-    _, token = create_token(access, USER[0])
+    store = app.extensions["registry"].access.store
+    access = app.extensions["registry"].access.authenticator
+    manage.add_user(store, USER[0], USER[1], admin=True)
+    _, token = create_token(store, USER[0])
     client = app.test_client()
     name, content = wheel()
     form = {
@@ -290,7 +291,7 @@ def main() -> None:
     print("| --- | ---: | ---: |")
     for caller, micros in requests_us.items():
         print(f"| {caller} | {micros:,.0f} | {100 * (micros / requests_us['anonymous'] - 1):+.1f}% |")
-    print("\n| Access.authenticate (in process) | microseconds per call |")
+    print("\n| Authenticator.authenticate (in process) | microseconds per call |")
     print("| --- | ---: |")
     for label, micros in calls_us.items():
         print(f"| {label} | {micros:,.1f} |")

@@ -26,8 +26,8 @@ from pathlib import Path
 # Appended, not inserted: a PYTHONPATH naming another checkout comes first and is the one timed.
 sys.path.append(str(Path(__file__).resolve().parent.parent))
 
-from registry.services import distribution
-from registry.services.upload import hash_stream
+from registry.core import distribution
+from registry.core.uploads import hash_stream
 
 FIXED_TIME = (2024, 1, 1, 0, 0, 0)
 SDIST_TARGET = 5 * 1024 * 1024
@@ -105,7 +105,7 @@ def checks_alone(filename: str, content: bytes, rounds: int) -> float | None:
     """Median milliseconds of the upload-only checks by themselves, on headers already read:
     what ``inspect_upload`` adds, without the decompression both inspections share."""
     try:
-        from registry.services import archives, core_metadata, zip_layout
+        from registry.core import archives, core_metadata, zip_layout
     except ImportError:  # a checkout from before these checks
         return None
     parsed = distribution.parse_filename(filename)

@@ -8,7 +8,7 @@ from flask import Flask
 
 from . import log
 from .config import Config, load_config
-from .services.context import Services
+from .core.app import build
 
 # Form fields other than the file (twine sends the long description as one) and form parts
 # (twine sends one per classifier and requirement).
@@ -24,10 +24,10 @@ def create_app(config: Config | Mapping[str, str] | None = None) -> Flask:
     if not isinstance(config, Config):
         config = load_config(overrides=config)
     app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = config["pypi.max_file_size"] + FORM_OVERHEAD
+    app.config["MAX_CONTENT_LENGTH"] = config.settings.limits.max_file_size + FORM_OVERHEAD
     app.config["MAX_FORM_MEMORY_SIZE"] = MAX_FORM_MEMORY
     app.config["MAX_FORM_PARTS"] = MAX_FORM_PARTS
-    app.extensions["registry"] = Services.from_config(config)
+    app.extensions["registry"] = build(config)
     log.init_app(app)
 
     from . import web

@@ -186,7 +186,7 @@ def make_formatter(kind: str = "text", project: str = "") -> logging.Formatter:
 
 
 def project_id(config: Config) -> str:
-    return str(config["log.project"] or os.environ.get("GOOGLE_CLOUD_PROJECT", ""))
+    return str(config.settings.log.project or os.environ.get("GOOGLE_CLOUD_PROJECT", ""))
 
 
 def gunicorn_logger_class() -> type:
@@ -202,7 +202,7 @@ def gunicorn_logger_class() -> type:
         def setup(self, cfg: Any) -> None:
             super().setup(cfg)
             config = load_config()
-            formatter = make_formatter(config["log.format"], project_id(config))
+            formatter = make_formatter(config.settings.log.format, project_id(config))
             for logger in (self.error_log, self.access_log):
                 for handler in logger.handlers:
                     if getattr(handler, "_gunicorn", False):  # gunicorn's own, not a host's
@@ -218,6 +218,6 @@ def init_app(app: Flask) -> None:
     if root.handlers:
         return
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(make_formatter(config["log.format"], project_id(config)))
+    handler.setFormatter(make_formatter(config.settings.log.format, project_id(config)))
     root.addHandler(handler)
-    root.setLevel(config["log.level"].upper())
+    root.setLevel(config.settings.log.level.upper())

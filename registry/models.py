@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 # Core-metadata fields kept on each record for the JSON API (description is left out: it can
@@ -55,14 +55,23 @@ def parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
-def file_key(project: str, filename: str) -> str:
+#: What a file's URL and storage key get appended for its PEP 658 core metadata file.
+METADATA_SUFFIX = ".metadata"
+
+
+def file_key(project: NormalizedName, filename: str) -> str:
     """Where a file lives in Storage: ``<canonical project>/<filename>``."""
     return f"{project}/{filename}"
 
 
-def metadata_key(project: str, filename: str) -> str:
+def metadata_key(project: NormalizedName, filename: str) -> str:
     """Where a wheel's core metadata (PEP 658) lives in Storage, beside the file."""
-    return f"{project}/{filename}.metadata"
+    return file_key(project, filename) + METADATA_SUFFIX
+
+
+def file_url_path(project: NormalizedName, sha256: str, filename: str) -> str:
+    """A file's stable URL path: the hash part changes if the bytes ever do."""
+    return f"/packages/{project}/{sha256[:16]}/{filename}"
 
 
 def version_sort_key(version: str) -> tuple[int, Version | str]:
@@ -77,7 +86,7 @@ def version_sort_key(version: str) -> tuple[int, Version | str]:
 class FileRecord:
     """One distribution file and its metadata."""
 
-    project: str  # canonical name (PEP 503 normalized)
+    project: NormalizedName
     version: str
     filename: str
     packagetype: str  # "bdist_wheel" or "sdist"
@@ -113,8 +122,8 @@ class FileRecord:
 
     @property
     def url_path(self) -> str:
-        """The file's stable URL path; the hash part changes if the bytes ever do."""
-        return f"/packages/{self.project}/{self.sha256[:16]}/{self.filename}"
+        """The file's stable URL path (``file_url_path``)."""
+        return file_url_path(self.project, self.sha256, self.filename)
 
     def with_changes(self, **changes: Any) -> FileRecord:
         return dataclasses.replace(self, **changes)
@@ -142,6 +151,6 @@ _FIELD_NAMES = frozenset(f.name for f in _FIELDS)
 class ProjectSummary:
     """A project as listed on ``/simple/``."""
 
-    name: str  # canonical
+    name: NormalizedName
     display_name: str
     serial: int

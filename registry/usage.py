@@ -22,9 +22,10 @@ from typing import Any, Protocol
 from .access.models import User
 from .access.passwords import hash_password
 from .config import Config
+from .core.app import Registry
+from .core.manage import COMMAND_LINE
 from .errors import ConfigError
-from .services import manage
-from .services.context import Services
+from .names import project_name
 
 
 class CountingCache(Protocol):
@@ -72,59 +73,70 @@ def measure_usage(config: Config, existing_files: int = 20) -> dict[str, Usage]:
     # Access data is re-read only when it changes (checked at most every auth.refresh_seconds):
     # pin the check out of the way so each request's count is its own, not the clock's.
     app = create_app(config.replace(**{"auth.refresh_seconds": "3600"}))
-    services: Services = app.extensions["registry"]
-    cache: Any = services.cache
+    registry: Registry = app.extensions["registry"]
+    cache: Any = registry.stores.cache
     if not hasattr(cache, "reset_usage"):
-        raise ConfigError(f"pypi.db = {config['pypi.db']!r} does not count document reads and writes")
-    counting: CountingCache = cache
-    services.start()
-    project = f"usage-probe-{secrets.token_hex(4)}"
-    user, password = f"{project}-admin", secrets.token_urlsafe(16)
-    services.access.save_user(User(user, hash_password(password), admin=True), create_only=True)
-    auth = {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
-    client = app.test_client()
-    results: dict[str, Usage] = {}
+        db = config.settings.backends.db
+        raise ConfigError(f"pypi.db = {db!r} does not count document reads and writes")
+    registry.start()
+    probe = _Probe(app.test_client(), cache, f"usage-probe-{secrets.token_hex(4)}")
+    user, password = f"{probe.project}-admin", secrets.token_urlsafe(16)
+    registry.access.store.save_user(User(user, hash_password(password), admin=True), create_only=True)
+    probe.auth = {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+    try:
+        probe.client.get("/health", headers=probe.auth)  # remembers the credentials, as a live server would
+        for number in range(existing_files):
+            probe.upload(f"0.{number}")
+        probe.run_all()
+    finally:
+        name = project_name(probe.project)
+        for leftover in cache.list_files(name):
+            registry.manager.delete_file(COMMAND_LINE, name, leftover.filename)
+        registry.access.store.delete_user(user)
+        cache.close()
+    return probe.results
 
-    def measure(label: str, send: Callable[[], Any]) -> Any:
-        counting.reset_usage()
+
+class _Probe:
+    """Sends each request type once and records what the Cache counted for it."""
+
+    def __init__(self, client: Any, cache: CountingCache, project: str) -> None:
+        self.client, self.cache, self.project = client, cache, project
+        self.auth: dict[str, str] = {}
+        self.results: dict[str, Usage] = {}
+
+    def measure(self, label: str, send: Callable[[], Any]) -> Any:
+        self.cache.reset_usage()
         response = send()
-        operations = counting.reset_usage()
+        operations = self.cache.reset_usage()
         reads = sum(count[0] for count in operations.values())
         writes = sum(count[1] for count in operations.values())
-        results[label] = Usage(response.status_code, reads, writes, operations)
+        self.results[label] = Usage(response.status_code, reads, writes, operations)
         return response
 
-    def upload(version: str) -> Any:
-        filename, content = _wheel(project, version)
-        form = {":action": "file_upload", "name": project, "version": version}
+    def upload(self, version: str) -> Any:
+        filename, content = _wheel(self.project, version)
+        form = {":action": "file_upload", "name": self.project, "version": version}
         form["content"] = (io.BytesIO(content), filename)  # type: ignore[assignment]
-        return client.post("/", data=form, headers=auth)
+        return self.client.post("/", data=form, headers=self.auth)
 
-    try:
-        client.get("/health", headers=auth)  # remembers the credentials, as a live server would
-        for number in range(existing_files):
-            upload(f"0.{number}")
-        measure("upload a new file", lambda: upload("1.0"))
-        measure("upload identical bytes again", lambda: upload("1.0"))
+    def run_all(self) -> None:
+        client, project, auth = self.client, self.project, self.auth
+        self.measure("upload a new file", lambda: self.upload("1.0"))
+        self.measure("upload identical bytes again", lambda: self.upload("1.0"))
         for note in ("after a change", "unchanged"):
-            measure(f"GET /simple/ ({note})", lambda: client.get("/simple/"))
-            measure(f"GET /simple/<project>/ ({note})", lambda: client.get(f"/simple/{project}/"))
-            measure(f"GET /pypi/<project>/json ({note})", lambda: client.get(f"/pypi/{project}/json"))
+            self.measure(f"GET /simple/ ({note})", lambda: client.get("/simple/"))
+            self.measure(f"GET /simple/<project>/ ({note})", lambda: client.get(f"/simple/{project}/"))
+            self.measure(f"GET /pypi/<project>/json ({note})", lambda: client.get(f"/pypi/{project}/json"))
         filename = _wheel(project, "1.0")[0]
-        found = services.cache.get_file(project, filename)
+        found = self.cache.get_file(project_name(project), filename)  # type: ignore[attr-defined]
         url = found.url_path if found else f"/packages/{project}/missing/{filename}"
         manage_url = f"/manage/projects/{project}"
-        measure("download a file", lambda: client.get(url))
-        measure("download a .metadata file", lambda: client.get(url + ".metadata"))
-        measure("yank a release", lambda: client.post(f"{manage_url}/releases/1.0/yank", headers=auth))
-        measure("GET /health", lambda: client.get("/health"))
-        measure("delete a file", lambda: client.delete(f"{manage_url}/files/{filename}", headers=auth))
-    finally:
-        for leftover in services.cache.list_files(project):
-            manage.delete_file(services, project, leftover.filename)
-        services.access.delete_user(user)
-        cache.close()
-    return results
+        self.measure("download a file", lambda: client.get(url))
+        self.measure("download a .metadata file", lambda: client.get(url + ".metadata"))
+        self.measure("yank a release", lambda: client.post(f"{manage_url}/releases/1.0/yank", headers=auth))
+        self.measure("GET /health", lambda: client.get("/health"))
+        self.measure("delete a file", lambda: client.delete(f"{manage_url}/files/{filename}", headers=auth))
 
 
 def usage_table(results: dict[str, Usage]) -> str:

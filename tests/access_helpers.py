@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from registry.access import Access
+from registry.access import AccessStore as Access
 from registry.access import manage as users
 from registry.access.models import Token
 from registry.access.tokens import PREFIX, create_token, token_digest
 from registry.config import load_config
-from registry.services.context import Services
+from tests.backends import Backends as Services
 from tests.server import RegistryServer, base_settings
 
 READER = ("reader", "reader-secret-pw")
@@ -38,7 +38,7 @@ def expired_token(access: Access, owner: str) -> str:
         created=now - timedelta(days=2),
         expires=now - timedelta(minutes=1),
     )
-    access.cache.put_doc("token", token.id, token.to_doc())
+    access.put_token(token)
     return secret
 
 
@@ -60,5 +60,5 @@ def seeded_server(
     users.add_members(access, "uploaders", [UPLOADER[0]])
     _, other = create_token(access, UPLOADER[0], permissions=("read", "upload"), projects=("other",))
     tokens = {"other": other, "expired": expired_token(access, UPLOADER[0])}
-    access.cache.close()
+    access.documents.close()  # type: ignore[attr-defined]
     return server.start(), tokens

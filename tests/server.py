@@ -16,7 +16,7 @@ import requests
 
 from registry.access.passwords import hash_password
 from registry.config import load_config
-from registry.services.context import Services
+from tests.backends import Backends as Services
 from tests.processes import stop_group
 
 ROOT = Path(__file__).resolve().parent.parent

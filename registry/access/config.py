@@ -9,10 +9,10 @@ is parsed and validated once, at start-up; changing it means editing the file an
 
 from __future__ import annotations
 
-from ..cache import Cache
+from ..cache.documents import DocumentStore
 from ..config import Config, parse_list
 from ..errors import ConfigError, InvalidRequest
-from .base import Access
+from .base import AccessBackend
 from .models import AccessData, Group, Rule, User, check_name, check_permission, check_project
 from .passwords import is_password_hash
 
@@ -68,11 +68,11 @@ def parse_config_data(config: Config) -> AccessData:
     return AccessData(users=users, groups=groups, rules=tuple(rules))
 
 
-class ConfigAccess(Access):
-    """Users, groups and permissions from the config file; API tokens from the Cache."""
+class ConfigAccess(AccessBackend):
+    """Users, groups and permissions from the config file (API tokens live in the DocumentStore)."""
 
-    def __init__(self, config: Config, cache: Cache) -> None:
-        super().__init__(config, cache)
+    def __init__(self, config: Config, documents: DocumentStore) -> None:
+        super().__init__(config, documents)
         self.data = parse_config_data(config)
 
     def load(self) -> AccessData:

@@ -1,6 +1,6 @@
 """The ``db`` access backend: the config file's users, groups and permissions, plus the database's.
 
-Database entries are documents in the configured Cache (SQLite locally, Firestore on Google
+Database entries are documents in the configured DocumentStore (SQLite locally, Firestore on Google
 Cloud), managed with ``python -m registry user|group|perm``. Entries written in the config file
 win over database entries of the same name and cannot be changed from here: that keeps a
 bootstrap admin (``user.admin`` + ``auth.admins`` from the environment on Cloud Run) working
@@ -11,23 +11,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..cache import Cache
+from ..cache.documents import DocumentStore
 from ..config import Config
 from ..errors import BackendUnavailable
-from .base import Access
+from .base import AccessBackend
 from .config import parse_config_data
 from .models import AccessData, Group, Rule, User, rule_key
 
 
-class DBAccess(Access):
-    """Access data from the config file and the Cache's ``user``/``group``/``perm`` documents."""
+class DBAccess(AccessBackend):
+    """Access data from the config file and the ``user``/``group``/``perm`` documents."""
 
-    def __init__(self, config: Config, cache: Cache) -> None:
-        super().__init__(config, cache)
+    def __init__(self, config: Config, documents: DocumentStore) -> None:
+        super().__init__(config, documents)
         self.config_data = parse_config_data(config)
 
     def _docs(self, kind: str) -> dict[str, dict[str, Any]]:
-        return self.cache.list_docs(kind)
+        return self.documents.list_docs(kind)
 
     def load(self) -> AccessData:
         fixed = self.config_data
@@ -42,32 +42,20 @@ class DBAccess(Access):
         rules.update({rule.key: rule for rule in fixed.rules})
         return AccessData(users=users, groups=groups, rules=tuple(rules.values()))
 
-    def _changed(self) -> None:
-        self.invalidate()
-
     def save_user(self, user: User, *, create_only: bool = False) -> None:
-        self.cache.put_doc("user", user.name, user.to_doc(), create_only=create_only)
-        self._changed()
+        self.documents.put_doc("user", user.name, user.to_doc(), create_only=create_only)
 
     def delete_user(self, name: str) -> bool:
-        existed = self.cache.delete_doc("user", name)
-        self._changed()
-        return existed
+        return self.documents.delete_doc("user", name)
 
     def save_group(self, group: Group) -> None:
-        self.cache.put_doc("group", group.name, group.to_doc())
-        self._changed()
+        self.documents.put_doc("group", group.name, group.to_doc())
 
     def delete_group(self, name: str) -> bool:
-        existed = self.cache.delete_doc("group", name)
-        self._changed()
-        return existed
+        return self.documents.delete_doc("group", name)
 
     def save_rule(self, rule: Rule) -> None:
-        self.cache.put_doc("perm", rule.key, rule.to_doc())
-        self._changed()
+        self.documents.put_doc("perm", rule.key, rule.to_doc())
 
     def delete_rule(self, project: str, kind: str, name: str) -> bool:
-        existed = self.cache.delete_doc("perm", rule_key(project, kind, name))
-        self._changed()
-        return existed
+        return self.documents.delete_doc("perm", rule_key(project, kind, name))

@@ -20,7 +20,7 @@ import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from ..config import Config
+from ..config.views import AccessDefaults
 from .models import ANONYMOUS, PERMISSION_VALUES, READ, WRITE, Directory, Identity
 
 Grants = Mapping[str, frozenset[str]]  # principal -> permissions
@@ -37,13 +37,13 @@ class Defaults:
     allow_delete: tuple[str, ...] = ()
 
     @classmethod
-    def from_config(cls, config: Config) -> Defaults:
+    def from_settings(cls, settings: AccessDefaults) -> Defaults:
         return cls(
-            read=config["pypi.default_read"],
-            write=config["pypi.default_write"],
-            cache_update=config["pypi.cache_update"],
-            allow_overwrite=config["pypi.allow_overwrite"],
-            allow_delete=config["pypi.allow_delete"],
+            read=settings.read,
+            write=settings.write,
+            cache_update=settings.cache_update,
+            allow_overwrite=settings.allow_overwrite,
+            allow_delete=settings.allow_delete,
         )
 
     @functools.cached_property

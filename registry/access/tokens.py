@@ -17,14 +17,11 @@ import re
 import secrets
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from ..errors import InvalidRequest, NotFound
 from ..models import parse_time
 from .models import TOKEN_PERMISSIONS, Token, check_project
-
-if TYPE_CHECKING:
-    from .base import Access
+from .store import AccessStore
 
 PREFIX = "pyreg_"
 MAX_DESCRIPTION = 200
@@ -80,7 +77,7 @@ def check_scope(
 
 
 def create_token(
-    access: Access,
+    store: AccessStore,
     owner: str,
     *,
     permissions: Iterable[str] = ("read",),
@@ -94,7 +91,7 @@ def create_token(
     :raises InvalidRequest: a bad scope or description.
     """
     owner = owner.lower()
-    if owner not in access.directory(fresh=True).users:
+    if owner not in store.directory(fresh=True).users:
         raise NotFound(f"User {owner!r} not found")
     if len(description) > MAX_DESCRIPTION:
         raise InvalidRequest(f"The description is too long ({MAX_DESCRIPTION} characters at most)")
@@ -111,36 +108,33 @@ def create_token(
         expires=expires,
         description=description,
     )
-    access.cache.put_doc("token", token.id, token.to_doc(), create_only=True)
-    access.invalidate()
+    store.put_token(token, create_only=True)
     return token, secret
 
 
-def list_tokens(access: Access, owner: str | None = None) -> list[Token]:
+def list_tokens(store: AccessStore, owner: str | None = None) -> list[Token]:
     """Every token, or those of ``owner``, oldest first."""
-    tokens = access.load_tokens()
+    tokens = store.load_tokens()
     chosen = [token for token in tokens if owner is None or token.owner == owner.lower()]
     return sorted(chosen, key=lambda token: (token.created, token.id))
 
 
-def revoke_token(access: Access, token_id: str, owner: str | None = None) -> Token:
+def revoke_token(store: AccessStore, token_id: str, owner: str | None = None) -> Token:
     """Delete a token (only one of ``owner``'s, when given).
 
     :raises NotFound: no such token (or not ``owner``'s: the same answer, so ids do not leak).
     """
-    found = {token.id: token for token in access.load_tokens()}
+    found = {token.id: token for token in store.load_tokens()}
     token = found.get(token_id.strip().lower())
     if token is None or (owner is not None and token.owner != owner.lower()):
         raise NotFound(f"Token {token_id!r} not found")
-    access.cache.delete_doc("token", token.id)
-    access.invalidate()
+    store.delete_token(token.id)
     return token
 
 
-def revoke_user_tokens(access: Access, owner: str) -> int:
+def revoke_user_tokens(store: AccessStore, owner: str) -> int:
     """Delete every token of ``owner`` (when the user is removed); how many there were."""
     count = 0
-    for token in list_tokens(access, owner):
-        count += access.cache.delete_doc("token", token.id)
-    access.invalidate()
+    for token in list_tokens(store, owner):
+        count += store.delete_token(token.id)
     return count

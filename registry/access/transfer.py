@@ -14,9 +14,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from ..errors import InvalidRequest
-from .base import Access
 from .models import Group, Rule, Token, User, check_name, check_project
 from .passwords import is_password_hash
+from .store import AccessStore
 from .tokens import check_scope
 
 EXPORT_VERSION = 1
@@ -26,9 +26,9 @@ _DIGEST = re.compile(r"[0-9a-f]{64}")
 T = TypeVar("T")
 
 
-def export_data(access: Access) -> dict[str, Any]:
+def export_data(store: AccessStore) -> dict[str, Any]:
     """Every user, group, permission and token (``source`` says config file or database)."""
-    directory = access.directory(fresh=True)
+    directory = store.directory(fresh=True)
     return {
         "version": EXPORT_VERSION,
         "users": [
@@ -45,7 +45,7 @@ def export_data(access: Access) -> dict[str, Any]:
             for group in sorted(directory.groups.values(), key=lambda group: group.name)
         ],
         "permissions": [{**rule.to_doc(), "source": rule.source} for rule in directory.all_rules()],
-        "tokens": [{"id": token.id, **token.to_doc()} for token in access.load_tokens()],
+        "tokens": [{"id": token.id, **token.to_doc()} for token in store.load_tokens()],
     }
 
 
@@ -109,7 +109,7 @@ def _token(entry: dict[str, Any]) -> Token:
     return replace(token, owner=check_name(token.owner))
 
 
-def import_data(access: Access, document: Any, *, replace: bool = False) -> Imported:
+def import_data(store: AccessStore, document: Any, *, replace: bool = False) -> Imported:
     """Write a document made by ``export_data`` into the database.
 
     :raises InvalidRequest: the document is malformed (naming the first bad entry); nothing
@@ -122,7 +122,24 @@ def import_data(access: Access, document: Any, *, replace: bool = False) -> Impo
     groups = _entries(document, "groups", _group)
     rules = _entries(document, "permissions", _rule)
     tokens = _entries(document, "tokens", _token)
-    directory = access.directory(fresh=True)
+    done = _write(store, users, groups, rules, tokens)
+    if replace:
+        keep = {
+            "user": {u.name for u in users},
+            "group": {g.name for g in groups},
+            "perm": {r.key for r in rules},
+            "token": {t.id for t in tokens},
+        }
+        _delete_others(store, keep, done)
+    store.invalidate()
+    return done
+
+
+def _write(
+    store: AccessStore, users: list[User], groups: list[Group], rules: list[Rule], tokens: list[Token]
+) -> Imported:
+    """Save every entry, except those the config file defines (skipped: they win anyway)."""
+    directory = store.directory(fresh=True)
     done = Imported()
     fixed = {
         "user": {u.name for u in directory.users.values() if u.source == "config"},
@@ -133,34 +150,30 @@ def import_data(access: Access, document: Any, *, replace: bool = False) -> Impo
         if user.name in fixed["user"]:
             done.skipped.append(f"user {user.name}")
         else:
-            access.save_user(user)
+            store.save_user(user)
             done.users.append(user)
     for group in groups:
         if group.name in fixed["group"]:
             done.skipped.append(f"group {group.name}")
         else:
-            access.save_group(group)
+            store.save_group(group)
             done.groups.append(group)
     for rule in rules:
         if rule.key in fixed["perm"]:
             done.skipped.append(f"permission {rule.key}")
         else:
-            access.save_rule(rule)
+            store.save_rule(rule)
             done.rules.append(rule)
     for token in tokens:
-        access.cache.put_doc("token", token.id, token.to_doc())
+        store.put_token(token)
         done.tokens.append(token)
-    if replace:
-        keep = {
-            "user": {u.name for u in users},
-            "group": {g.name for g in groups},
-            "perm": {r.key for r in rules},
-            "token": {t.id for t in tokens},
-        }
-        for kind in KINDS:
-            for key in access.cache.list_docs(kind):
-                if key not in keep[kind]:
-                    access.cache.delete_doc(kind, key)
-                    done.deleted.append(f"{kind} {key}")
-    access.invalidate()
     return done
+
+
+def _delete_others(store: AccessStore, keep: dict[str, set[str]], done: Imported) -> None:
+    """Delete the documents of each kind that the import does not hold (``replace``)."""
+    for kind in KINDS:
+        for key in store.documents.list_docs(kind):
+            if key not in keep[kind]:
+                store.documents.delete_doc(kind, key)
+                done.deleted.append(f"{kind} {key}")

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from ..backends import load_backend_class
 from ..config import Config
+from ..errors import ConfigError
 from .base import Cache
+from .documents import DocumentStore
 
 #: Config name -> "module:Class", with what each backend is for.
 BACKENDS: dict[str, str] = {
@@ -26,7 +28,20 @@ def cache_class(name: str) -> type[Cache]:
 
 
 def cache_from_config(config: Config) -> Cache:
-    return cache_class(config["pypi.db"]).from_config(config)
+    return cache_class(config.settings.backends.db).from_config(config)
 
 
-__all__ = ["BACKENDS", "Cache", "cache_class", "cache_from_config"]
+def documents_of(cache: Cache) -> DocumentStore:
+    """The DocumentStore kept beside the file records (the built-in backends are both).
+
+    :raises ConfigError: the chosen Cache keeps no access documents.
+    """
+    if not isinstance(cache, DocumentStore):
+        raise ConfigError(
+            f"pypi.db = {type(cache).__name__} keeps no access documents (users, API tokens): "
+            "choose a backend that implements registry.cache.documents.DocumentStore"
+        )
+    return cache
+
+
+__all__ = ["BACKENDS", "Cache", "DocumentStore", "cache_class", "cache_from_config", "documents_of"]

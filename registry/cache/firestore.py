@@ -10,9 +10,7 @@ Documents (``<ns>`` is ``db.namespace``; see ``docs/firestore.md`` for costs per
   Firestore's 1 MiB limit for projects with thousands of files.
 - ``<ns>_meta/index``: every project's display name, for ``/simple/`` in one read; its update
   time is the index serial.
-- ``<ns>_access/<kind>:<key>``: access data (users, groups, project permissions, API tokens),
-  one small JSON document each; ``<ns>_meta/access``'s update time is their serial, so a
-  process notices any change with one read.
+- ``<ns>_access/<kind>:<key>``: access data (see ``firestore_documents``).
 
 Every change is one atomic batched commit (a transaction without reads). Adds write blindly
 (field transforms, no read-modify-write), so parallel uploads to one project never contend;
@@ -23,22 +21,19 @@ commit and never repeat, even after a project is removed and created again.
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from google.api_core import exceptions as google_errors
-from google.auth import exceptions as auth_errors
 from google.cloud import firestore
-from google.cloud.firestore_v1.base_query import FieldFilter
+from packaging.utils import NormalizedName
 
 from ..config import Config, Setting, parse_float, parse_text
 from ..errors import AlreadyExists, BackendUnavailable, ConfigError, NotFound
 from ..models import FileRecord, ProjectSummary
 from .base import Cache
+from .firestore_documents import FirestoreDocuments
 from .firestore_encoding import (
     decode_record,
     doc_id,
@@ -58,12 +53,9 @@ HEADER_CHUNK = "0"  # chunk 0 is the ``files`` map on the header itself
 REMOVE_ATTEMPTS = 20
 
 
-class FirestoreCache(Cache):
-    """Metadata in Firestore (or its emulator, when ``FIRESTORE_EMULATOR_HOST`` is set).
-
-    ``reads`` and ``writes`` count billed document reads and writes since start (a missing
-    document or an empty query still costs one read); ``usage`` splits them per operation.
-    """
+class FirestoreCache(FirestoreDocuments, Cache):
+    """Metadata in Firestore (or its emulator, when ``FIRESTORE_EMULATOR_HOST`` is set): file
+    records here, access documents in ``FirestoreDocuments``, the client in ``FirestoreClient``."""
 
     settings = (
         Setting(
@@ -96,17 +88,9 @@ class FirestoreCache(Cache):
         serial_cache_seconds: float = 0.0,
         chunk_bytes: int = CHUNK_BYTES,
     ) -> None:
-        self.project = project
-        self.database = database
-        self.namespace = namespace
+        super().__init__(project, database, namespace)
         self.serial_cache_seconds = serial_cache_seconds
         self.chunk_bytes = chunk_bytes
-        self.reads = 0
-        self.writes = 0
-        self.usage: dict[str, list[int]] = {}
-        self._client: Any = None
-        self._lock = threading.Lock()
-        self._connect_lock = threading.Lock()
         self._serials: dict[str, tuple[float, int | None]] = {}
 
     @classmethod
@@ -117,16 +101,6 @@ class FirestoreCache(Cache):
         return cls(project, database, namespace, ttl)
 
     # -- plumbing ------------------------------------------------------------------------
-
-    def _db(self) -> Any:
-        if self._client is None:
-            with self._connect_lock, self._errors("connect"):
-                if self._client is None:
-                    self._client = firestore.Client(project=self.project or None, database=self.database)
-        return self._client
-
-    def _collection(self, kind: str) -> Any:
-        return self._db().collection(f"{self.namespace}_{kind}" if self.namespace else kind)
 
     def _header(self, project: str) -> Any:
         return self._collection("projects").document(project)
@@ -143,34 +117,6 @@ class FirestoreCache(Cache):
 
     def _index(self) -> Any:
         return self._collection("meta").document("index")
-
-    def _count(self, operation: str, reads: int = 0, writes: int = 0) -> None:
-        with self._lock:
-            self.reads += reads
-            self.writes += writes
-            totals = self.usage.setdefault(operation, [0, 0])
-            totals[0] += reads
-            totals[1] += writes
-
-    @contextmanager
-    def _errors(self, action: str) -> Iterator[None]:
-        """Translate client library errors into ``BackendUnavailable`` at the edge."""
-        try:
-            yield
-        except (google_errors.GoogleAPIError, auth_errors.GoogleAuthError) as exc:
-            raise BackendUnavailable(f"Firestore {action} failed: {exc}") from exc
-
-    def _get(self, operation: str, ref: Any, fields: list[str] | None = None) -> Any:
-        with self._errors(operation):
-            snapshot = ref.get(field_paths=fields)
-        self._count(operation, reads=1)
-        return snapshot
-
-    def _commit(self, operation: str, batch: Any) -> None:
-        writes = len(batch)
-        with self._errors(operation):
-            batch.commit()
-        self._count(operation, writes=writes)
 
     def _forget_serial(self, *projects: str) -> None:
         with self._lock:
@@ -226,13 +172,13 @@ class FirestoreCache(Cache):
         finally:
             self._forget_serial(project)
 
-    def get_file(self, project: str, filename: str) -> FileRecord | None:
+    def get_file(self, project: NormalizedName, filename: str) -> FileRecord | None:
         snapshot = self._get("get_file", self._file(project, filename))
         if not snapshot.exists:
             return None
         return decode_record(project, snapshot.get("record"))
 
-    def list_files(self, project: str) -> list[FileRecord]:
+    def list_files(self, project: NormalizedName) -> list[FileRecord]:
         header = self._get("list_files", self._header(project))
         data = header.to_dict() or {}
         if not data.get("count"):
@@ -253,14 +199,7 @@ class FirestoreCache(Cache):
         changed = {(record.project, record.filename): record for record in records}
         if not changed:
             return
-        refs = [self._file(project, filename) for project, filename in changed]
-        with self._errors("update_files"):
-            snapshots = list(self._db().get_all(refs))
-        self._count("update_files", reads=len(refs))
-        found = {(s.get("project"), s.get("filename")): s for s in snapshots if s.exists}
-        for project, filename in changed:
-            if (project, filename) not in found:
-                raise NotFound(f"{filename} is not recorded")
+        found = self._recorded(changed)
         batch = self._db().batch()
         headers: dict[str, dict[str, Any]] = {}
         chunk_files: dict[tuple[str, str], dict[str, str]] = {}
@@ -273,16 +212,7 @@ class FirestoreCache(Cache):
             header = headers.setdefault(project, {"chunks": {}})
             header["chunks"][chunk] = header["chunks"].get(chunk, 0) + delta
             chunk_files.setdefault((project, chunk), {})[filename] = encoded
-        for (project, chunk), files in chunk_files.items():
-            if chunk == HEADER_CHUNK:
-                headers[project]["files"] = files
-            else:
-                batch.set(self._chunk(project, chunk), {"files": files}, merge=True)
-        for project, header in headers.items():
-            header["chunks"] = {k: firestore.Increment(v) for k, v in header["chunks"].items()}
-            batch.set(self._header(project), header, merge=True)
-        stamps = {project: {"s": firestore.SERVER_TIMESTAMP} for project in headers}
-        batch.set(self._index(), {"projects": stamps}, merge=True)
+        self._write_headers(batch, headers, chunk_files)
         try:
             self._commit("update_files", batch)
         except BackendUnavailable as exc:
@@ -292,7 +222,37 @@ class FirestoreCache(Cache):
         finally:
             self._forget_serial(*headers)
 
-    def remove_file(self, project: str, filename: str) -> None:
+    def _recorded(self, changed: dict[tuple[NormalizedName, str], FileRecord]) -> dict[tuple[str, str], Any]:
+        """The file documents of ``changed`` records. :raises NotFound: one is not recorded."""
+        refs = [self._file(project, filename) for project, filename in changed]
+        with self._errors("update_files"):
+            snapshots = list(self._db().get_all(refs))
+        self._count("update_files", reads=len(refs))
+        found = {(s.get("project"), s.get("filename")): s for s in snapshots if s.exists}
+        for project, filename in changed:
+            if (project, filename) not in found:
+                raise NotFound(f"{filename} is not recorded")
+        return found
+
+    def _write_headers(
+        self,
+        batch: Any,
+        headers: dict[str, dict[str, Any]],
+        chunk_files: dict[tuple[str, str], dict[str, str]],
+    ) -> None:
+        """Add the changed records' copies (header map or chunks) and the serials to ``batch``."""
+        for (name, chunk), files in chunk_files.items():
+            if chunk == HEADER_CHUNK:
+                headers[name]["files"] = files
+            else:
+                batch.set(self._chunk(name, chunk), {"files": files}, merge=True)
+        for name, header in headers.items():
+            header["chunks"] = {k: firestore.Increment(v) for k, v in header["chunks"].items()}
+            batch.set(self._header(name), header, merge=True)
+        stamps = {name: {"s": firestore.SERVER_TIMESTAMP} for name in headers}
+        batch.set(self._index(), {"projects": stamps}, merge=True)
+
+    def remove_file(self, project: NormalizedName, filename: str) -> None:
         try:
             self._retry_on_conflict(lambda: self._remove_once(project, filename))
         finally:
@@ -309,7 +269,7 @@ class FirestoreCache(Cache):
                 time.sleep(min(0.5, 0.01 * 2**tries))
         raise BackendUnavailable(f"Firestore: too much contention, gave up after {REMOVE_ATTEMPTS} tries")
 
-    def _remove_once(self, project: str, filename: str) -> None:
+    def _remove_once(self, project: NormalizedName, filename: str) -> None:
         file_ref = self._file(project, filename)
         snapshot = self._get("remove_file", file_ref)
         if not snapshot.exists:
@@ -354,11 +314,15 @@ class FirestoreCache(Cache):
         snapshot = self._get("list_projects", self._index())
         projects: dict[str, dict[str, Any]] = (snapshot.to_dict() or {}).get("projects") or {}
         return [
-            ProjectSummary(name=name, display_name=entry.get("d") or name, serial=serial_of(entry.get("s")))
+            ProjectSummary(
+                name=NormalizedName(name),
+                display_name=entry.get("d") or name,
+                serial=serial_of(entry.get("s")),
+            )
             for name, entry in projects.items()
         ]
 
-    def project_serial(self, project: str) -> int | None:
+    def project_serial(self, project: NormalizedName) -> int | None:
         if self.serial_cache_seconds > 0:
             with self._lock:
                 kept = self._serials.get(project)
@@ -383,66 +347,3 @@ class FirestoreCache(Cache):
             found = list(query.stream())
         self._count("is_empty", reads=max(1, len(found)))
         return not found
-
-    # -- access documents ---------------------------------------------------------------
-
-    def _access_doc(self, kind: str, key: str) -> Any:
-        return self._collection("access").document(doc_id(f"{kind}:{key}"))
-
-    def _access_serial(self) -> Any:
-        return self._collection("meta").document("access")
-
-    def list_docs(self, kind: str) -> dict[str, dict[str, Any]]:
-        query = self._collection("access").where(filter=FieldFilter("kind", "==", kind))
-        with self._errors("list_docs"):
-            snapshots = list(query.stream())
-        self._count("list_docs", reads=max(1, len(snapshots)))
-        return {s.get("key"): json.loads(s.get("data")) for s in snapshots}
-
-    def get_doc(self, kind: str, key: str) -> dict[str, Any] | None:
-        snapshot = self._get("get_doc", self._access_doc(kind, key))
-        return json.loads(snapshot.get("data")) if snapshot.exists else None
-
-    def put_doc(self, kind: str, key: str, data: dict[str, Any], *, create_only: bool = False) -> None:
-        body = {"kind": kind, "key": key, "data": json.dumps(data, separators=(",", ":"))}
-        batch = self._db().batch()
-        if create_only:
-            batch.create(self._access_doc(kind, key), body)
-        else:
-            batch.set(self._access_doc(kind, key), body)
-        batch.set(self._access_serial(), {"changes": firestore.Increment(1)}, merge=True)
-        try:
-            self._commit("put_doc", batch)
-        except BackendUnavailable as exc:
-            if isinstance(exc.__cause__, google_errors.Conflict):
-                raise AlreadyExists(f"{kind} {key!r} already exists") from exc.__cause__
-            raise
-
-    def delete_doc(self, kind: str, key: str) -> bool:
-        ref = self._access_doc(kind, key)
-        if not self._get("delete_doc", ref, []).exists:
-            return False
-        batch = self._db().batch()
-        batch.delete(ref)
-        batch.set(self._access_serial(), {"changes": firestore.Increment(1)}, merge=True)
-        self._commit("delete_doc", batch)
-        return True
-
-    def docs_serial(self) -> int:
-        snapshot = self._get("docs_serial", self._access_serial(), [])
-        return serial_of(snapshot.update_time) if snapshot.exists else 0
-
-    # -- operations ----------------------------------------------------------------------
-
-    def reset_usage(self) -> dict[str, list[int]]:
-        """Zero the counters; return the per-operation ``[reads, writes]`` counted until now."""
-        with self._lock:
-            usage, self.usage = self.usage, {}
-            self.reads = self.writes = 0
-        return usage
-
-    def close(self) -> None:
-        with self._lock:
-            client, self._client = self._client, None
-        if client is not None:
-            client.close()

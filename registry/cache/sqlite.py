@@ -16,10 +16,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from packaging.utils import NormalizedName
+
 from ..config import Config, Setting, parse_text
 from ..errors import AlreadyExists, BackendUnavailable, ConfigError, NotFound
 from ..models import FileRecord, ProjectSummary
 from .base import Cache
+from .documents import DocumentStore
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -59,7 +62,7 @@ def _path_from_url(url: str) -> str:
     return url[len(prefix) :]
 
 
-class SQLiteCache(Cache):
+class SQLiteCache(Cache, DocumentStore):
     """Metadata in a local SQLite database file."""
 
     settings = (
@@ -176,14 +179,14 @@ class SQLiteCache(Cache):
                 raise AlreadyExists(f"{record.filename} is already recorded") from exc
             self._bump(connection, record.project, record.display_name)
 
-    def get_file(self, project: str, filename: str) -> FileRecord | None:
+    def get_file(self, project: NormalizedName, filename: str) -> FileRecord | None:
         with self._read() as connection:
             row = connection.execute(
                 "SELECT record FROM files WHERE project = ? AND filename = ?", (project, filename)
             ).fetchone()
         return FileRecord.from_dict(json.loads(row[0])) if row else None
 
-    def list_files(self, project: str) -> list[FileRecord]:
+    def list_files(self, project: NormalizedName) -> list[FileRecord]:
         with self._read() as connection:
             rows = connection.execute("SELECT record FROM files WHERE project = ?", (project,)).fetchall()
         return [FileRecord.from_dict(json.loads(row[0])) for row in rows]
@@ -201,7 +204,7 @@ class SQLiteCache(Cache):
             for project in {record.project for record in records}:
                 self._bump(connection, project, None)
 
-    def remove_file(self, project: str, filename: str) -> None:
+    def remove_file(self, project: NormalizedName, filename: str) -> None:
         with self._write() as connection:
             cursor = connection.execute(
                 "DELETE FROM files WHERE project = ? AND filename = ?", (project, filename)
@@ -215,7 +218,7 @@ class SQLiteCache(Cache):
             rows = connection.execute("SELECT name, display_name, serial FROM projects").fetchall()
         return [ProjectSummary(name=row[0], display_name=row[1], serial=row[2]) for row in rows]
 
-    def project_serial(self, project: str) -> int | None:
+    def project_serial(self, project: NormalizedName) -> int | None:
         with self._read() as connection:
             row = connection.execute("SELECT serial FROM projects WHERE name = ?", (project,)).fetchone()
         return row[0] if row else None

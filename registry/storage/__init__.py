@@ -26,7 +26,7 @@ def storage_class(name: str) -> type[Storage]:
 
 
 def storage_from_config(config: Config) -> Storage:
-    return storage_class(config["pypi.storage"]).from_config(config)
+    return storage_class(config.settings.backends.storage).from_config(config)
 
 
 __all__ = ["BACKENDS", "Storage", "StoredObject", "storage_class", "storage_from_config"]

@@ -1,24 +1,30 @@
-"""The HTTP layer: one blueprint per feature, thin views over ``registry.services``."""
+"""The HTTP layer: one blueprint per feature, thin views over ``registry.core``.
+
+A view parses the request (names become ``NormalizedName`` here), calls one core method and
+renders what it returns; rendered pages are kept per data version (``pages``).
+"""
 
 from __future__ import annotations
 
 from flask import Flask, request
 
 from . import access, caching, errors, files, health, json_api, manage, simple, upload
-from .common import services
+from .common import core
+from .pages import PageCache
 from .upload_sessions import bp as upload_sessions_bp
 
 
-def _start_services() -> None:
+def _start() -> None:
     if request.endpoint not in health.NO_BACKEND_ENDPOINTS:
-        services().start()
+        core().start()
 
 
 def init_app(app: Flask) -> None:
     app.url_map.strict_slashes = False
+    app.extensions["registry.pages"] = PageCache()
     errors.init_app(app)
     caching.init_app(app)
-    app.before_request(_start_services)
+    app.before_request(_start)
     for blueprint in (simple.bp, upload.bp, upload_sessions_bp, files.bp, json_api.bp, manage.bp, health.bp):
         app.register_blueprint(blueprint)
     access.init_app(app)

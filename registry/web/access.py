@@ -16,18 +16,18 @@ from typing import Any
 from flask import Blueprint, Flask, jsonify, request
 from werkzeug.wrappers import Response
 
-from ..access import Access, Identity
+from ..access import Identity, Permissions
 from ..access.tokens import create_token, list_tokens, parse_expiry, revoke_token
 from ..errors import Forbidden, InvalidRequest
 from .caching import apply_cache_policy
-from .common import LOG_USER, identity, services
+from .common import LOG_USER, core, identity
 
 bp = Blueprint("tokens", __name__, url_prefix="/manage/tokens")
 
 
 def _caller() -> Identity:
     caller = identity()
-    Access.require_password(caller, "manage API tokens")
+    Permissions.require_password(caller, "manage API tokens")
     return caller
 
 
@@ -70,7 +70,7 @@ def list_view() -> Response:
     caller = _caller()
     wanted = request.args.get("user")
     owner = None if caller.is_admin and wanted is None else _owner_for(caller, wanted)
-    tokens = list_tokens(services().access, owner)
+    tokens = list_tokens(core().access.store, owner)
     return _json({"tokens": [token.describe() for token in tokens]})
 
 
@@ -86,7 +86,7 @@ def create_view() -> Response:
     if not isinstance(description, str):
         raise InvalidRequest("'description' must be a string")
     token, secret = create_token(
-        services().access,
+        core().access.store,
         _owner_for(caller, body.get("user")),
         permissions=_strings(body, "permissions", ["read"]),
         projects=_strings(body, "projects", []),
@@ -100,7 +100,7 @@ def create_view() -> Response:
 def revoke_view(token_id: str) -> Response:
     """Revoke an API token (the caller's own, or any for an admin)."""
     caller = _caller()
-    token = revoke_token(services().access, token_id, None if caller.is_admin else caller.username)
+    token = revoke_token(core().access.store, token_id, None if caller.is_admin else caller.username)
     return _json({"revoked": token.describe()})
 
 

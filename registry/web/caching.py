@@ -26,21 +26,20 @@ once, and ``private`` keeps per-user answers out of the shared cache.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from flask import Flask, current_app, g
 from werkzeug.wrappers import Response
 
+from ..config.views import IndexCaching
+
 FILE_MAX_AGE = 365 * 24 * 3600
+NO_INDEX_CACHING = IndexCaching(0, 0, 0)
 POLICIES = ("file", "index", "private", "never")
 
 
-def cache_control(policy: str, settings: Mapping[str, Any]) -> str:
-    """The Cache-Control value for ``policy``; ``settings`` holds the ``pypi.index_*`` values.
+def cache_control(policy: str, settings: IndexCaching = NO_INDEX_CACHING) -> str:
+    """The Cache-Control value for ``policy``; ``settings``: the ``pypi.index_*`` values.
 
-    >>> cache_control("index", {"pypi.index_max_age": 60, "pypi.index_cdn_max_age": 60,
-    ...                         "pypi.index_stale_while_revalidate": 30})
+    >>> cache_control("index", IndexCaching(60, 60, 30))
     'public, max-age=60, s-maxage=60, stale-while-revalidate=30'
 
     :raises ValueError: unknown policy.
@@ -48,9 +47,8 @@ def cache_control(policy: str, settings: Mapping[str, Any]) -> str:
     if policy == "file":
         return f"public, max-age={FILE_MAX_AGE}, immutable"
     if policy == "index":
-        value = f"public, max-age={settings['pypi.index_max_age']}"
-        value += f", s-maxage={settings['pypi.index_cdn_max_age']}"
-        stale = settings["pypi.index_stale_while_revalidate"]
+        value = f"public, max-age={settings.max_age}, s-maxage={settings.cdn_max_age}"
+        stale = settings.stale_while_revalidate
         return value + (f", stale-while-revalidate={stale}" if stale else "")
     if policy == "private":
         return "private, no-cache"
@@ -61,7 +59,8 @@ def cache_control(policy: str, settings: Mapping[str, Any]) -> str:
 
 def apply_cache_policy(response: Response, policy: str) -> Response:
     """Set Cache-Control (and Vary) on ``response`` for one of the policies above."""
-    response.headers["Cache-Control"] = cache_control(policy, current_app.extensions["registry"].config)
+    settings = current_app.extensions["registry"].config.settings.index_caching
+    response.headers["Cache-Control"] = cache_control(policy, settings)
     if policy == "private":
         response.vary.add("Authorization")
     return response
@@ -70,7 +69,7 @@ def apply_cache_policy(response: Response, policy: str) -> Response:
 def _enforce(response: Response) -> Response:
     """Errors and answers without a policy are never cached (runs after every view)."""
     if response.status_code >= 400 or "Cache-Control" not in response.headers:
-        response.headers["Cache-Control"] = cache_control("never", {})
+        response.headers["Cache-Control"] = cache_control("never")
     return response
 
 

@@ -1,29 +1,38 @@
-"""Helpers every view uses: the app's services, the caller's identity, read answers."""
+"""Helpers every view uses: the app's core objects, the caller's identity, read answers."""
 
 from __future__ import annotations
 
-from flask import current_app, g, request
+from flask import current_app, g, redirect, request
 from werkzeug.wrappers import Response
 
 from ..access import ANONYMOUS, Identity
-from ..errors import NotFound, Unauthorized
-from ..services.context import Services
-from ..services.pages import Page
+from ..core.app import Registry
+from ..core.listing import Redirect
+from ..errors import Unauthorized
+from ..names import NormalizedName, project_name
 from .caching import apply_cache_policy
+from .pages import Page, PageCache
 
 #: The environ key where the caller's log label is left for the access log (see ``web.access``).
 LOG_USER = "registry.log_user"
 
 
-def services() -> Services:
-    found: Services = current_app.extensions["registry"]
+def core() -> Registry:
+    """The app's core objects (built by ``create_app``)."""
+    found: Registry = current_app.extensions["registry"]
+    return found
+
+
+def pages() -> PageCache:
+    """The app's rendered pages, kept per data version."""
+    found: PageCache = current_app.extensions["registry.pages"]
     return found
 
 
 def client_address() -> str:
     """The client's address for counting failed logins: from ``X-Forwarded-For`` behind
     ``auth.trusted_proxy_hops`` proxies (only entries they added are trusted), else the socket's."""
-    hops: int = services().config["auth.trusted_proxy_hops"]
+    hops = core().config.settings.auth.trusted_proxy_hops
     if hops:
         forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",")]
         forwarded = [part for part in forwarded if part]
@@ -36,11 +45,11 @@ def _authenticate() -> Identity:
     if "Authorization" not in request.headers:
         return ANONYMOUS
     auth = request.authorization
-    access = services().access
+    authenticator = core().access.authenticator
     if auth is not None and auth.type == "basic":
-        return access.authenticate(auth.username, auth.password, client_address())
+        return authenticator.authenticate(auth.username, auth.password, client_address())
     if auth is not None and auth.type == "bearer" and auth.token:
-        return access.authenticate_token(auth.token)
+        return authenticator.authenticate_token(auth.token)
     raise Unauthorized("Unsupported Authorization header: use HTTP basic auth or a Bearer API token")
 
 
@@ -59,27 +68,28 @@ def identity() -> Identity:
     return found
 
 
-def require_read(project: str | None = None, hidden: NotFound | None = None) -> Identity:
-    """The caller, if they may read ``project`` (None: the index).
+def canonical(raw: str) -> NormalizedName:
+    """The project a URL names, canonical (the edge where names get their type).
 
-    :raises NotFound: ``hidden``, when the project is hidden from a caller who would get a 404
-        for a project that does not exist (so hiding leaks nothing).
-    :raises Unauthorized | Forbidden: the caller may not read.
+    :raises NotFound: not a valid project name.
     """
-    caller = identity()
-    access = services().access
-    if project is None:
-        access.require(caller, access.can_list(caller), "read this registry")
-    else:
-        access.require_read(caller, project, hidden or NotFound(f"Project {project!r} not found"))
-    return caller
+    return project_name(raw)
+
+
+def redirect_to(path: str) -> Response:
+    """301 to ``path`` on this site, keeping the query string."""
+    query = request.query_string.decode("latin-1")
+    return redirect(request.script_root + path + (f"?{query}" if query else ""), code=301)
 
 
 def read_policy(response: Response, public: bool) -> Response:
     """Cache headers for a read answer: shareable when it is the same for everyone."""
-    if public:
-        return apply_cache_policy(response, "index")
-    return apply_cache_policy(response, "private")
+    return apply_cache_policy(response, "index" if public else "private")
+
+
+def redirect_response(answer: Redirect) -> Response:
+    """302 elsewhere (the upstream, a signed URL): never cached, since the target may move."""
+    return apply_cache_policy(redirect(answer.location, code=302), "never")
 
 
 def page_response(page: Page, *, public: bool, vary_accept: bool = False) -> Response:
@@ -100,5 +110,4 @@ def page_response(page: Page, *, public: bool, vary_accept: bool = False) -> Res
 
 def public_base_url() -> str:
     """The base for absolute links: ``pypi.public_url`` if set, else this request's root."""
-    configured: str = services().config["pypi.public_url"]
-    return configured or request.url_root
+    return core().config.settings.public_url or request.url_root

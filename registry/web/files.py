@@ -4,7 +4,7 @@
 ``.metadata`` its PEP 658 core metadata. The hash prefix in the path makes the URL change if the
 bytes ever did, so files are cached as immutable. ``Range`` is honoured (uv reads wheel
 metadata by range), with ``ETag``/``If-None-Match`` and ``HEAD``. A file not stored here is
-handed to the upstream fallback (``services.fallback``), which redirects, streams or fetches it.
+handed to the upstream fallback by the core (``Reads.file``), which redirects, streams or fetches it.
 """
 
 from __future__ import annotations
@@ -12,41 +12,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from flask import Blueprint, redirect, request
-from packaging.utils import canonicalize_name
+from flask import Blueprint, request
 from werkzeug.wrappers import Response
 from werkzeug.wsgi import wrap_file
 
-from ..errors import NotFound
-from ..models import FileRecord
-from ..services.fetch import Proxied
-from ..services.pages import Redirect
-from ..services.upload import stored_matches
+from ..core.listing import Proxied, Redirect, StoredFile
 from .caching import apply_cache_policy
-from .common import require_read, services
+from .common import canonical, core, identity, redirect_response
 
 bp = Blueprint("files", __name__)
 
-METADATA_SUFFIX = ".metadata"
 _CHUNK = 256 * 1024
 # Cloud Run refuses an HTTP/1 response that declares a length over 32 MiB; one sent chunked
 # (no Content-Length) may be any size. Files that large come from large-file uploads.
 MAX_DECLARED_LENGTH = 32 * 1024 * 1024
-
-
-def _find_record(project: str, digest: str, filename: str) -> tuple[FileRecord, bool]:
-    """(record, whether the metadata file was asked for).
-
-    :raises NotFound: no such file, or the hash in the URL is not this file's.
-    """
-    # A distribution's own name never ends in ".metadata" (.whl, .tar.gz, .zip): one lookup.
-    wants_metadata = filename.endswith(METADATA_SUFFIX)
-    record = services().cache.get_file(project, filename.removesuffix(METADATA_SUFFIX))
-    if record is None or not record.sha256.startswith(digest) or len(digest) < 8:
-        raise NotFound(f"File {filename!r} not found")
-    if wants_metadata and not record.metadata_sha256:
-        raise NotFound(f"File {filename!r} not found: {record.filename} has no metadata file")
-    return record, wants_metadata
 
 
 def _limited(stream: BinaryIO, length: int) -> Iterator[bytes]:
@@ -104,45 +83,25 @@ def _declare_length(response: Response, length: int) -> None:
 @bp.get("/packages/<project>/<digest>/<filename>")
 def download(project: str, digest: str, filename: str) -> Response:
     """Serve a package file or its core metadata file (from upstream if configured and missing)."""
-    name = canonicalize_name(project)
-    caller = require_read(name, NotFound(f"File {filename!r} not found"))
-    try:
-        record, wants_metadata = _find_record(project, digest, filename)
-    except NotFound:
-        if services().access.has_rules(name):  # a name reserved here is never fetched upstream
-            raise
-        stream = request.method == "GET" and request.range is None
-        found = services().fallback.missing_file(services(), caller, project, digest, filename, stream=stream)
-        if isinstance(found, Redirect):
-            return apply_cache_policy(redirect(found.location, code=302), "never")
-        if isinstance(found, Proxied):
-            return _read_policy(_proxied_response(found), name)
-        record, wants_metadata = found, False
-    return _read_policy(_stored_response(record, wants_metadata), name)
+    stream = request.method == "GET" and request.range is None
+    found = core().reads.file(identity(), canonical(project), digest, filename, stream=stream)
+    if isinstance(found, Redirect):
+        return redirect_response(found)
+    if isinstance(found, Proxied):
+        return _read_policy(_proxied_response(found), found.public)
+    return _read_policy(_stored_response(found), found.public)
 
 
-def _stored_response(record: FileRecord, wants_metadata: bool) -> Response:
-    storage = services().storage
-    key = record.metadata_key if wants_metadata else record.key
-    if not wants_metadata and (url := storage.download_url(key)):
-        return apply_cache_policy(redirect(url, code=302), "never")
-    stored = storage.open(key)
-    if services().config["pypi.allow_overwrite"]:
-        checked = stored_matches(services(), record, stored, wants_metadata)
-        if checked is None:  # replaced a moment ago: never serve the new bytes under this URL
-            shown = record.filename + (METADATA_SUFFIX if wants_metadata else "")
-            raise NotFound(f"File {shown!r} not found")
-        stored = checked
-    etag = record.metadata_sha256 if wants_metadata else record.sha256
-    mimetype = "text/plain" if wants_metadata else "application/octet-stream"
+def _stored_response(found: StoredFile) -> Response:
+    stored = found.stored
     if request.method == "HEAD":
         stored.stream.close()
-        response = Response(mimetype=mimetype)
-        response.set_etag(etag)
+        response = Response(mimetype=found.mimetype)
+        response.set_etag(found.etag)
         response.accept_ranges = "bytes"
         response.content_length = stored.size
         return response
-    return _file_response(stored.stream, stored.size, etag, mimetype)
+    return _file_response(stored.stream, stored.size, found.etag, found.mimetype)
 
 
 def _proxied_response(proxied: Proxied) -> Response:
@@ -154,10 +113,6 @@ def _proxied_response(proxied: Proxied) -> Response:
     return response
 
 
-def _read_policy(response: Response, project: str) -> Response:
-    """Shareable when every caller may read ``project``; private otherwise."""
-    if "Cache-Control" in response.headers:
-        return response
-    if services().access.is_public(project):
-        return apply_cache_policy(response, "file")
-    return apply_cache_policy(response, "private")
+def _read_policy(response: Response, public: bool) -> Response:
+    """Shareable (immutable) when every caller may read the project; private otherwise."""
+    return apply_cache_policy(response, "file" if public else "private")

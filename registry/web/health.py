@@ -14,9 +14,8 @@ from html import escape
 from flask import Blueprint, jsonify
 from werkzeug.wrappers import Response
 
-from ..errors import RegistryError
 from .caching import apply_cache_policy
-from .common import public_base_url, services
+from .common import core, public_base_url
 
 bp = Blueprint("health", __name__)
 
@@ -34,16 +33,7 @@ def live() -> Response:
 @bp.get("/health")
 def health() -> Response:
     """Check each backend; 200 when all work, 503 naming the failing one otherwise."""
-    checks: dict[str, str] = {}
-    for name, check in (
-        ("storage", services().storage.check_health),
-        ("cache", services().cache.check_health),
-    ):
-        try:
-            check()
-            checks[name] = "ok"
-        except RegistryError as exc:
-            checks[name] = f"error: {exc.message}"
+    checks = core().check_health()
     healthy = all(value == "ok" for value in checks.values())
     response = jsonify({"status": "ok" if healthy else "error", **checks})
     response.status_code = 200 if healthy else 503

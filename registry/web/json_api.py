@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, request
-from packaging.utils import canonicalize_name
+from flask import Blueprint
 from werkzeug.wrappers import Response
 
-from ..errors import NotFound
-from ..services.project_json import project_document
-from .common import page_response, public_base_url, require_read, services
+from .common import canonical, core, identity, page_response, pages, public_base_url, redirect_to
+from .json_render import render_document
 
 bp = Blueprint("json_api", __name__)
 
 
 def _document(project: str, version: str | None) -> Response:
-    normalized = canonicalize_name(project)
-    if normalized != project:
-        suffix = f"{version}/json" if version else "json"
-        return redirect(f"{request.script_root}/pypi/{normalized}/{suffix}", code=301)
-    require_read(normalized, NotFound(f"Project {normalized!r} not found"))
-    page = project_document(services(), normalized, version, public_base_url())
-    return page_response(page, public=services().access.is_public(normalized))
+    name = canonical(project)
+    if name != project:
+        return redirect_to(f"/pypi/{name}/{version}/json" if version else f"/pypi/{name}/json")
+    records = core().reads.records(identity(), name)
+    base_url = public_base_url()
+    serial = int(records.version)  # type: ignore[call-overload]
+    page = pages().render(
+        records, (version, base_url), lambda found: render_document(name, found, serial, version, base_url)
+    )
+    return page_response(page, public=records.public)
 
 
 @bp.get("/pypi/<project>/json")

@@ -4,21 +4,14 @@ and members of ``pypi.allow_delete`` who may upload to the project)."""
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
-from packaging.utils import canonicalize_name
 from werkzeug.wrappers import Response
 
-from ..access import Access
-from ..errors import InvalidRequest, NotFound
+from ..errors import InvalidRequest
 from ..models import FileRecord
-from ..services import manage
 from .caching import apply_cache_policy
-from .common import identity, services
+from .common import canonical, core, identity
 
 bp = Blueprint("manage", __name__, url_prefix="/manage/projects/<project>")
-
-
-def _admin() -> None:
-    Access.require_admin(identity(), "manage projects")
 
 
 def _reason() -> str:
@@ -51,10 +44,9 @@ def _answer(records: list[FileRecord]) -> Response:
 
 
 def _yank(project: str, yanked: bool, version: str | None = None, filename: str | None = None) -> Response:
-    _admin()
-    reason = _reason() if yanked else ""
-    records = manage.set_yanked(
-        services(), project, yanked=yanked, version=version, filename=filename, reason=reason
+    caller, name = identity(), canonical(project)
+    records = core().manager.set_yanked(
+        caller, name, yanked=yanked, version=version, filename=filename, read_reason=_reason
     )
     return _answer(records)
 
@@ -86,11 +78,4 @@ def unyank_file(project: str, filename: str) -> Response:
 @bp.delete("/files/<filename>")
 def delete_file(project: str, filename: str) -> Response:
     """Delete one file, its metadata file and its record."""
-    caller = identity()
-    access = services().access
-    name = canonicalize_name(project)
-    access.require_read(caller, name, NotFound(f"Project {project!r} not found"))
-    Access.require_password(caller, "delete files")
-    access.require(caller, access.can_delete(caller, name), f"delete files of {project!r}")
-    record = manage.delete_file(services(), project, filename)
-    return _answer([record])
+    return _answer([core().manager.delete_file(identity(), canonical(project), filename)])

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import functools
 
-from flask import Blueprint, redirect, request
-from packaging.utils import canonicalize_name
+from flask import Blueprint, request
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 from werkzeug.wrappers import Response
 
-from ..errors import NotFound
-from ..services import simple
-from ..services.pages import Redirect
-from .caching import apply_cache_policy
-from .common import page_response, require_read, services
+from ..core.listing import Redirect
+from . import render
+from .common import canonical, core, identity, page_response, pages, redirect_response, redirect_to
 
 bp = Blueprint("simple", __name__)
 
@@ -31,49 +28,40 @@ def _negotiate(accept: str, requested_format: str) -> str:
 
     :raises NotAcceptable: nothing offered fits (not cached: lru_cache keeps only returns).
     """
-    best = parse_accept_header(accept, MIMEAccept).best_match(list(simple.OFFERED)) if accept else None
-    return simple.choose_content_type(requested_format, best, bool(accept))
-
-
-def _redirect_to(path: str) -> Response:
-    query = request.query_string.decode("latin-1")
-    return redirect(request.script_root + path + (f"?{query}" if query else ""), code=301)
+    best = parse_accept_header(accept, MIMEAccept).best_match(list(render.OFFERED)) if accept else None
+    return render.choose_content_type(requested_format, best, bool(accept))
 
 
 @bp.get("/simple")
 def index_without_slash() -> Response:
     """Redirect to the canonical index URL."""
-    return _redirect_to("/simple/")
+    return redirect_to("/simple/")
 
 
 @bp.get("/simple/")
 def index() -> Response:
     """List every project the caller may read."""
-    caller = require_read()
-    access = services().access
+    projects = core().reads.index(identity())
     content_type = _content_type()
-    if access.policy().sees_everything(caller):
-        page = simple.index_page(services(), content_type)
-    else:
-        page = simple.index_page(services(), content_type, lambda name: access.can_read(caller, name))
-    return page_response(page, public=access.reads_are_public, vary_accept=True)
+    page = pages().render(projects, content_type, lambda found: render.render_index(found, content_type))
+    return page_response(page, public=projects.public, vary_accept=True)
 
 
 @bp.get("/simple/<project>")
 def project_without_slash(project: str) -> Response:
     """Redirect to the normalized project URL with its trailing slash."""
-    return _redirect_to(f"/simple/{canonicalize_name(project)}/")
+    return redirect_to(f"/simple/{canonical(project)}/")
 
 
 @bp.get("/simple/<project>/")
 def project(project: str) -> Response:
     """List a project's files."""
-    normalized = canonicalize_name(project)
-    if normalized != project:
-        return _redirect_to(f"/simple/{normalized}/")
-    require_read(normalized, NotFound(f"Project {normalized!r} not found"))
-    content_type = _content_type()
-    answer = simple.project_page(services(), normalized, content_type)
+    name = canonical(project)
+    if name != project:
+        return redirect_to(f"/simple/{name}/")
+    answer = core().reads.project(identity(), name)
     if isinstance(answer, Redirect):
-        return apply_cache_policy(redirect(answer.location, code=302), "never")
-    return page_response(answer, public=services().access.is_public(normalized), vary_accept=True)
+        return redirect_response(answer)
+    content_type = _content_type()
+    page = pages().render(answer, content_type, lambda listing: render.render_project(listing, content_type))
+    return page_response(page, public=answer.public, vary_accept=True)

@@ -9,13 +9,11 @@ from __future__ import annotations
 from flask import Blueprint, request
 from werkzeug.wrappers import Response
 
-from ..access import Identity
+from ..core.upload_rules import check_form_fields
+from ..core.uploads import UploadForm
 from ..errors import InvalidRequest, InvalidUpload
-from ..services.distribution import check_name
-from ..services.upload import UploadForm, upload
-from ..services.upload_rules import check_form_fields
 from .caching import apply_cache_policy
-from .common import identity, services
+from .common import core, identity
 
 bp = Blueprint("upload", __name__)
 
@@ -49,40 +47,11 @@ def _form_upload() -> UploadForm:
     )
 
 
-def require_uploader(caller: Identity) -> None:
-    """Refuse before reading a body when nobody without a login may upload.
-
-    :raises Unauthorized | Forbidden: the caller may not upload at all.
-    """
-    access = services().access
-    access.require(caller, caller.authenticated or access.can_write(caller), "upload")
-
-
-def require_upload_to(caller: Identity, name: str) -> str:
-    """The project ``name`` names, if the caller may upload to it (every upload path asks this).
-
-    :raises Unauthorized | Forbidden: the caller may not upload to that project.
-    """
-    access = services().access
-    try:
-        project: str = check_name(name)
-    except InvalidUpload:
-        project = name  # the upload checks report it, with the filename
-    access.require(caller, access.can_write(caller, project), f"upload to {name!r}")
-    return project
-
-
 def upload_view() -> Response:
     """Store one uploaded distribution file."""
-    caller = identity()
-    require_uploader(caller)
-    form = _form_upload()
-    project = require_upload_to(caller, form.name)
-    overwrite = services().access.can_overwrite(caller, project)
-    outcome = upload(services(), form, caller.label, overwrite=overwrite)
+    outcome = core().uploads.accept(identity(), _form_upload)
     message = "OK" if outcome.created else "OK: identical file already uploaded, nothing changed"
-    response = Response(message + "\n", mimetype="text/plain")
-    return apply_cache_policy(response, "never")
+    return apply_cache_policy(Response(message + "\n", mimetype="text/plain"), "never")
 
 
 for path in UPLOAD_PATHS:

@@ -4,8 +4,8 @@
 ``version``) answers ``201 {"session", "upload_url"}``, or ``200 {"status": "exists"}`` when
 this very file is already uploaded. The client sends the file to ``upload_url`` (a GCS resumable
 upload session), then ``POST /upload-sessions/<session>/complete`` checks and records it and
-answers the file. Both check upload permission exactly as a form upload does (``web.upload``).
-``services.large_upload`` holds the rules; ``registry.upload_client`` is the client.
+answers the file. Both check upload permission exactly as a form upload does (``Uploads.grant``).
+``core.large_upload`` holds the rules; ``registry.upload_client`` is the client.
 """
 
 from __future__ import annotations
@@ -17,10 +17,8 @@ from werkzeug.wrappers import Response
 
 from ..errors import InvalidRequest
 from ..models import FileRecord
-from ..services import large_upload
 from .caching import apply_cache_policy
-from .common import identity, public_base_url, services
-from .upload import require_upload_to, require_uploader
+from .common import core, identity, public_base_url
 
 bp = Blueprint("upload_sessions", __name__, url_prefix="/upload-sessions")
 
@@ -59,13 +57,7 @@ def _file(record: FileRecord, **extra: object) -> Response:
 @bp.post("")
 def start() -> Response:
     """Open a large-file upload session after every check that needs no bytes."""
-    large_upload.require_direct_uploads(services())
-    caller = identity()
-    require_uploader(caller)
-    declared = large_upload.declare(services(), **_declaration())
-    project = require_upload_to(caller, declared.name)
-    overwrite = services().access.can_overwrite(caller, project)
-    started = large_upload.start(services(), declared, caller.label, overwrite=overwrite)
+    started = core().large_uploads.start(identity, _declaration)
     if isinstance(started, FileRecord):
         response = _file(started, status="exists")
     else:
@@ -77,12 +69,6 @@ def start() -> Response:
 @bp.post("/<session_id>/complete")
 def complete(session_id: str) -> Response:
     """Check and record the file sent to a session (the same checks as a form upload)."""
-    large_upload.require_direct_uploads(services())
-    caller = identity()
-    require_uploader(caller)
-    declared = large_upload.find(services(), session_id, caller.label)
-    project = require_upload_to(caller, declared.name)
-    overwrite = services().access.can_overwrite(caller, project)
-    outcome = large_upload.complete(services(), session_id, declared, caller.label, overwrite=overwrite)
+    outcome = core().large_uploads.complete(identity, session_id)
     response = _file(outcome.record, status="created" if outcome.created else "exists")
     return apply_cache_policy(response, "never")

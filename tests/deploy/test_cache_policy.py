@@ -13,15 +13,14 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from registry.config import SETTINGS_BY_KEY
+from registry.config import load_config
 from registry.web.caching import cache_control
 
 from .conftest import DEMO, Registry, upload
 from .servers import ROOT
 
-DEFAULTS = {key: s.parse(s.default) for key, s in SETTINGS_BY_KEY.items() if key.startswith("pypi.index")}
-INDEX = cache_control("index", DEFAULTS)
-FILE = cache_control("file", {})
+INDEX = cache_control("index", load_config(environ={}).settings.index_caching)  # the defaults
+FILE = cache_control("file")
 PRIVATE = "private, no-cache"
 NEVER = "no-store"
 WHO = "Authorization"  # the answer depended on who asked (docs/access.md)
@@ -141,5 +140,6 @@ def test_docs_table_matches_the_tested_rows() -> None:
 def test_new_upload_visibility_bound_is_the_documented_one() -> None:
     """A new upload shows through the CDN within s-maxage + stale-while-revalidate (defaults)."""
     text = " ".join((ROOT / "docs" / "caching.md").read_text().split())
-    bound = DEFAULTS["pypi.index_cdn_max_age"] + DEFAULTS["pypi.index_stale_while_revalidate"]
+    defaults = load_config(environ={}).settings.index_caching
+    bound = defaults.cdn_max_age + defaults.stale_while_revalidate
     assert f"within {bound} seconds" in text

@@ -19,10 +19,10 @@ from registry import create_app
 from registry.cache import BACKENDS as CACHES
 from registry.cache import cache_class
 from registry.config import SETTINGS, Setting, load_config
-from registry.services.context import Services
 from registry.storage import BACKENDS as STORAGES
 from registry.storage import storage_class
 from registry.storage.base import STAGING_PREFIX
+from tests.backends import Backends as Services
 
 from .servers import ROOT
 
@@ -185,9 +185,9 @@ def test_cloudbuild_environment_is_valid_registry_config() -> None:
     by_variable = {setting.env_var: setting.key for setting in declared_settings().values()}
     assert set(settings) <= set(by_variable), "a REGISTRY_* name that is no setting"
     config = load_config(environ={key: resolved(value) for key, value in settings.items()})
-    assert config["log.format"] == "json"
-    assert (config["pypi.storage"], config["pypi.db"]) == ("gcs", "firestore")
-    assert config["pypi.public_url"] == "https://demo-project.web.app/"  # the Hosting domain
+    assert config.values["log.format"] == "json"
+    assert (config.values["pypi.storage"], config.values["pypi.db"]) == ("gcs", "firestore")
+    assert config.values["pypi.public_url"] == "https://demo-project.web.app/"  # the Hosting domain
     Services.from_config(config)  # the backends validate their settings; nothing connects
     assert env["GOOGLE_CLOUD_PROJECT"] == "${PROJECT_ID}" == env["REGISTRY_DB_PROJECT"]
 
@@ -424,7 +424,7 @@ def test_the_google_cloud_example_config_is_valid() -> None:
     parser = configparser.ConfigParser(interpolation=None)
     parser.read_string(example.group(1))
     config = load_config(environ={}, overrides=dict(parser["app:main"]))
-    assert (config["pypi.storage"], config["pypi.db"]) == ("gcs", "firestore")
+    assert (config.values["pypi.storage"], config.values["pypi.db"]) == ("gcs", "firestore")
     Services.from_config(config)  # both backends accept their settings
 
 

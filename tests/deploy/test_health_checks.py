@@ -28,7 +28,7 @@ def test_both_answer_ok_when_backends_work(app: Flask) -> None:
 
 
 def test_liveness_stays_up_when_a_backend_is_down(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
-    services = app.extensions["registry"]
+    services = app.extensions["registry"].stores
     monkeypatch.setattr(services.cache, "check_health", _broken)
     monkeypatch.setattr(services.cache, "docs_serial", _broken)  # first-use start-up work too
     client = app.test_client()
@@ -40,7 +40,7 @@ def test_liveness_stays_up_when_a_backend_is_down(app: Flask, monkeypatch: pytes
 
 
 def test_readiness_names_the_failing_backend(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(app.extensions["registry"].storage, "check_health", _broken)
+    monkeypatch.setattr(app.extensions["registry"].stores.storage, "check_health", _broken)
     ready = app.test_client().get("/health")
     assert ready.status_code == 503
     assert ready.json == {"status": "error", "storage": "error: database unreachable", "cache": "ok"}

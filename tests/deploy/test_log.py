@@ -126,8 +126,8 @@ def test_http_request_ignores_headers_it_does_not_name() -> None:
 
 
 def test_log_settings_are_validated() -> None:
-    assert load_config(environ={"REGISTRY_LOG_FORMAT": "json"})["log.format"] == "json"
-    assert load_config(environ={})["log.format"] == "text"
+    assert load_config(environ={"REGISTRY_LOG_FORMAT": "json"}).settings.log.format == "json"
+    assert load_config(environ={}).settings.log.format == "text"
     with pytest.raises(ConfigError, match=r"log\.format"):
         load_config(environ={"REGISTRY_LOG_FORMAT": "xml"})
     with pytest.raises(ConfigError, match=r"unknown setting 'log\.formt'"):

@@ -52,9 +52,9 @@ def test_make_config_from_flags(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     config = load_config(path, environ={})
-    assert config["pypi.default_read"] == ("authenticated",)
-    assert config["pypi.fallback"] == "cache"
-    assert config["auth.admins"] == ("root",)
+    assert config.values["pypi.default_read"] == ("authenticated",)
+    assert config.values["pypi.fallback"] == "cache"
+    assert config.values["auth.admins"] == ("root",)
     assert verify_password("pw", config.users["root"])
     again = cli("make-config", str(path), "--yes")
     assert again.returncode != 0
@@ -69,8 +69,8 @@ def test_make_config_interactive(tmp_path: Path) -> None:
     result = cli("make-config", str(path), stdin=answers + "\n")
     assert result.returncode == 0, result.stdout + result.stderr
     config = load_config(path, environ={})
-    assert config["pypi.default_write"] == ("admin",)
-    assert config["pypi.fallback"] == "redirect"
+    assert config.values["pypi.default_write"] == ("admin",)
+    assert config.values["pypi.fallback"] == "redirect"
     assert config.section("storage") == {"dir": f"{tmp_path}/data/packages"}
 
 

@@ -136,7 +136,7 @@ def test_behind_a_proxy_the_forwarded_address_is_counted(tmp_path: Path) -> None
     assert [status("203.0.113.7"), status("198.51.100.1, 203.0.113.7")] == [401, 401]
     assert status("203.0.113.7") == 429, "a client-written left part does not change the address"
     assert status("203.0.113.8") == 401, "another client behind the same proxy is not blocked"
-    app.extensions["registry"].cache.close()
+    app.extensions["registry"].stores.close()
 
 
 def test_hidden_projects_are_left_out_of_listings(server: RegistryServer) -> None:

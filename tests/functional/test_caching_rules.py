@@ -50,7 +50,7 @@ def apps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Flask]]
         built[name] = app
     yield built
     for app in built.values():
-        app.extensions["registry"].cache.close()
+        app.extensions["registry"].stores.close()
 
 
 def get(apps: dict[str, Flask], app: str, path: str, *, method: str = "GET", **kwargs: Any) -> TestResponse:
@@ -210,7 +210,7 @@ def test_row_7_forbidden_and_too_many_requests(tmp_path: Path) -> None:
     limited = client.get("/simple/", auth=("alice", "wrong"))
     assert limited.status_code == 429 and limited.headers["Retry-After"]
     assert_never(limited)
-    app.extensions["registry"].cache.close()
+    app.extensions["registry"].stores.close()
 
 
 @pytest.mark.parametrize(
@@ -239,7 +239,7 @@ def test_row_8_upload(apps: dict[str, Flask]) -> None:
 
 
 def test_row_8_redirect_to_storage(apps: dict[str, Flask], monkeypatch: pytest.MonkeyPatch) -> None:
-    storage = apps["open"].extensions["registry"].storage
+    storage = apps["open"].extensions["registry"].stores.storage
     monkeypatch.setattr(storage, "download_url", lambda key: f"https://storage.example/{key}?signature=x")
     response = get(apps, "open", file_url(PUB))
     assert response.status_code == 302

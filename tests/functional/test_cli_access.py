@@ -101,9 +101,9 @@ def test_export_and_import(run: Run, tmp_path: Path) -> None:
     document = json.loads(out.read_text())
     assert [len(document[key]) for key in ("users", "groups", "permissions", "tokens")] == [1, 1, 1, 1]
 
-    target = local_services(tmp_path / "target").access
-    import_data(target, document)
-    assert target.authenticate("alice", "alice-password").groups == {"staff"}
+    target_services = local_services(tmp_path / "target")
+    import_data(target_services.access, document)
+    assert target_services.authn.authenticate("alice", "alice-password").groups == {"staff"}
     run("user", "remove", "alice")
     imported = run("access", "import", str(out), "--replace")
     assert "imported 1 users, 1 groups, 1 permissions, 1 tokens" in imported.output

@@ -19,8 +19,8 @@ from flask import Flask
 
 from registry import create_app
 from registry.config import load_config
-from registry.services.context import Services
-from registry.services.upload import UploadForm, upload
+from registry.core.uploads import UploadForm
+from tests.backends import Backends as Services
 from tests.distributions import Dist, wheel_bytes
 from tests.server import ALICE, base_settings, basic_auth
 from tests.upstream import PypiServer
@@ -46,14 +46,13 @@ def make_app(tmp_path: Path) -> Callable[..., Flask]:
 
 
 def services(app: Flask) -> Services:
-    found: Services = app.extensions["registry"]
-    return found
+    return Services(app.extensions["registry"])
 
 
 def upload_here(app: Flask, dist: Dist) -> None:
     content = wheel_bytes(dist)
     form = UploadForm(dist.name, dist.version, "bdist_wheel", dist.wheel_name, io.BytesIO(content))
-    upload(services(app), form, "admin")
+    services(app).upload(form, "admin")
 
 
 def links(page: str) -> dict[str, str]:

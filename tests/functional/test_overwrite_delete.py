@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 
 from registry import create_app
 from registry.access.tokens import create_token
-from registry.services.upload import storage_meta
+from registry.core.pipeline import storage_meta
 from tests.conftest import upload_form
 from tests.distributions import Dist, sdist_bytes, wheel_bytes
 from tests.server import ADMIN, ALICE, base_settings
@@ -37,7 +37,7 @@ def app(tmp_path: Path) -> Iterator[Flask]:
         }
     )
     yield built
-    built.extensions["registry"].cache.close()
+    built.extensions["registry"].stores.close()
 
 
 def upload(client: FlaskClient, content: bytes, filename: str, name: str, version: str, auth: object) -> int:
@@ -94,7 +94,7 @@ def test_the_old_url_never_serves_the_new_bytes_while_a_replacement_is_half_done
     first, second = Dist("halfway", "1.0"), Dist("halfway", "1.0", summary="rebuilt")
     assert upload(client, wheel_bytes(first), first.wheel_name, "halfway", "1.0", ADMIN) == 200
     (old_url,) = links(client, "halfway")
-    services = app.extensions["registry"]
+    services = app.extensions["registry"].stores
     record = services.cache.get_file("halfway", first.wheel_name)
     newer = record.with_changes(sha256=hashlib.sha256(wheel_bytes(second)).hexdigest())
     services.storage.delete(record.key)
@@ -113,7 +113,9 @@ def test_delete_by_the_allow_delete_group(app: Flask) -> None:
     assert upload(client, wheel_bytes(dist), dist.wheel_name, "deletable", "1.0", BOB) == 200
     path = f"/manage/projects/deletable/files/{dist.wheel_name}"
     assert client.delete(path, auth=BOB).status_code == 403
-    _, secret = create_token(app.extensions["registry"].access, ALICE[0], permissions=("read", "upload"))
+    _, secret = create_token(
+        app.extensions["registry"].access.store, ALICE[0], permissions=("read", "upload")
+    )
     by_token = client.delete(path, auth=("__token__", secret))
     assert by_token.status_code == 403 and "API token" in by_token.get_json()["error"]
     assert client.delete(path, auth=None).status_code == 401
@@ -138,4 +140,4 @@ def test_a_name_with_rules_is_never_looked_up_upstream(tmp_path: Path) -> None:
         == 404
     )
     assert client.get("/simple/public-lib/").status_code == 302  # other names still go upstream
-    app.extensions["registry"].cache.close()
+    app.extensions["registry"].stores.close()

@@ -15,7 +15,7 @@ from werkzeug.test import TestResponse
 
 from registry import create_app
 from registry.config import load_config
-from registry.services.context import Services
+from tests.backends import Backends as Services
 from tests.distributions import Dist, wheel_bytes
 from tests.server import ADMIN, base_settings, basic_auth
 
@@ -29,8 +29,7 @@ class Registry:
 
     @property
     def services(self) -> Services:
-        found: Services = self.app.extensions["registry"]
-        return found
+        return Services(self.app.extensions["registry"])
 
     @property
     def client(self) -> FlaskClient:

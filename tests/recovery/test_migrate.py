@@ -10,9 +10,9 @@ from click.testing import CliRunner
 
 from registry.access import manage
 from registry.cli import cli
+from registry.core.migrate import migrate
 from registry.errors import BackendUnavailable
-from registry.services.context import Services
-from registry.services.migrate import migrate
+from tests.backends import Backends as Services
 from tests.distributions import Dist, sdist_bytes
 from tests.recovery.conftest import Registry, backend_settings_for, build
 
@@ -64,7 +64,7 @@ def test_local_to_gcp_and_back(
     pair: tuple[Registry, Registry], tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     local, gcp = pair
-    report = migrate(local.services, gcp.services)
+    report = migrate(local.services.stores, gcp.services.stores)
     assert report.files_copied == 9  # 3 wheels, their 3 metadata files, 3 sdists
     assert report.records_added == 6
     assert report.access_copied == 2  # the user carol and the group team
@@ -72,14 +72,14 @@ def test_local_to_gcp_and_back(
     assert gcp.listed("migrate-demo") == local.listed("migrate-demo")
     # ...and back into a fresh local registry.
     back = build(backend_settings_for("local", tmp_path / "back", request))
-    migrate(gcp.services, back.services)
+    migrate(gcp.services.stores, back.services.stores)
     assert contents(back.services) == contents(local.services)
 
 
 def test_migrate_is_idempotent(pair: tuple[Registry, Registry]) -> None:
     local, gcp = pair
-    migrate(local.services, gcp.services)
-    again = migrate(local.services, gcp.services)
+    migrate(local.services.stores, gcp.services.stores)
+    again = migrate(local.services.stores, gcp.services.stores)
     assert (again.files_copied, again.records_added, again.records_updated) == (0, 0, 0)
     assert (again.files_present, again.records_present, again.access_present) == (9, 6, 2)
     assert contents(gcp.services) == contents(local.services)
@@ -100,11 +100,11 @@ def test_an_interrupted_migration_resumes(
 
     monkeypatch.setattr(gcp.services.storage, "put", failing_put)
     with pytest.raises(BackendUnavailable):
-        migrate(local.services, gcp.services)
+        migrate(local.services.stores, gcp.services.stores)
     left = len(list(gcp.services.storage.list_keys()))
     assert 0 < left < 9  # one copy failed; the others that were under way finished whole
     assert gcp.services.cache.is_empty()  # no record was copied before its file
-    resumed = migrate(local.services, gcp.services)
+    resumed = migrate(local.services.stores, gcp.services.stores)
     assert (resumed.files_present, resumed.files_copied) == (left, 9 - left)
     assert contents(gcp.services) == contents(local.services)
 

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from registry.cli import cli
-from registry.services.rebuild import rebuild
+from registry.core.rebuild import rebuild
 from tests.distributions import Dist, sdist_bytes, wheel_bytes
 from tests.recovery.conftest import Registry, build
 
@@ -44,7 +44,7 @@ def test_rebuild_repairs_every_kind_of_drift(registry: Registry) -> None:
     storage.put("rebuild-demo/notes.txt", io.BytesIO(b"not a distribution"), {})
     storage.put("rebuild-demo/broken-4.0-py3-none-any.whl", io.BytesIO(b"not a zip"), {})
 
-    report = rebuild(services)
+    report = rebuild(services.stores)
 
     assert sorted(report.added) == [
         "other-project/other_project-0.1.tar.gz",
@@ -75,7 +75,7 @@ def test_rebuild_repairs_every_kind_of_drift(registry: Registry) -> None:
     assert registry.client.get(record.url_path + ".metadata").status_code == 200
     # Nothing was deleted from Storage, and a second rebuild finds nothing to do.
     assert storage.exists("rebuild-demo/notes.txt")
-    again = rebuild(services)
+    again = rebuild(services.stores)
     assert (again.added, again.updated, again.removed, again.indexed_from_bytes) == ([], [], [], [])
     assert again.unchanged == 6
 
@@ -110,7 +110,7 @@ def test_rebuild_command(registry: Registry, tmp_path: Path) -> None:
 
 
 def test_rebuild_of_an_empty_registry_does_nothing(registry: Registry) -> None:
-    report = rebuild(registry.services)
+    report = rebuild(registry.services.stores)
     assert report.summary().startswith("0 added, 0 updated, 0 removed, 0 unchanged")
     assert registry.services.cache.is_empty()
 
@@ -136,7 +136,7 @@ def test_rebuild_on_a_live_registry_never_hides_a_file(
 
     def run() -> None:
         try:
-            outcome.append(rebuild(registry.services))
+            outcome.append(rebuild(registry.services.stores))
         except Exception as exc:  # noqa: BLE001 - reported below
             outcome.append(exc)
         finally:

@@ -59,19 +59,21 @@ def test_config_lines_are_parsed(tmp_path: Path) -> None:
         "foo-bar:group:everyone",
         "my-project:group:staff",
     }
-    assert services.access.authenticate("alice", "config-password").groups == {"staff"}
+    assert services.authn.authenticate("alice", "config-password").groups == {"staff"}
 
 
 def test_config_backend_refuses_changes_but_keeps_tokens(tmp_path: Path) -> None:
-    access = local_services(tmp_path, **{"pypi.auth": "config", "user.alice": HASH}).access
+    services = local_services(tmp_path, **{"pypi.auth": "config", "user.alice": HASH})
+    access, authn = services.access, services.authn
     with pytest.raises(ReadOnly, match=r"pypi\.auth = config"):
         manage.add_user(access, "bob", "long-enough-pw")
     token, secret = create_token(access, "alice", permissions=("read", "upload"))
-    assert access.authenticate("__token__", secret).token == token
+    assert authn.authenticate("__token__", secret).token == token
 
 
 def test_db_users_groups_and_permissions(tmp_path: Path) -> None:
-    access = local_services(tmp_path, **{"user.root": HASH, "auth.admins": "root"}).access
+    services = local_services(tmp_path, **{"user.root": HASH, "auth.admins": "root"})
+    access, authn = services.access, services.authn
     manage.add_user(access, "Bob", "bob-password")
     with pytest.raises(AlreadyExists):
         manage.add_user(access, "bob", "bob-password")
@@ -82,18 +84,19 @@ def test_db_users_groups_and_permissions(tmp_path: Path) -> None:
     manage.add_members(access, "staff", ["bob", "carol"])
     manage.set_rule(access, "Secret", "user:bob", "rw")
     manage.set_rule(access, "secret", "group:staff", "r")
-    assert access.authenticate("bob", "bob-password").groups == {"staff"}
-    assert access.can_write(access.authenticate("bob", "bob-password"), "secret")
+    assert authn.authenticate("bob", "bob-password").groups == {"staff"}
+    assert services.permissions.can_write(authn.authenticate("bob", "bob-password"), "secret")
     manage.set_password(access, "bob", "other-password")
     with pytest.raises(Unauthorized):
-        access.authenticate("bob", "bob-password")
+        authn.authenticate("bob", "bob-password")
     assert manage.list_rules(access, "SECRET")[0].project == "secret"
     with pytest.raises(NotFound):
         manage.remove_rule(access, "secret", "user:nobody")
 
 
 def test_removing_a_user_takes_their_tokens_memberships_and_permissions(tmp_path: Path) -> None:
-    access = local_services(tmp_path).access
+    services = local_services(tmp_path)
+    access, authn = services.access, services.authn
     manage.add_user(access, "bob", "bob-password")
     manage.add_members(access, "staff", ["bob", "carol"])
     manage.set_rule(access, "p", "user:bob", "rw")
@@ -101,29 +104,30 @@ def test_removing_a_user_takes_their_tokens_memberships_and_permissions(tmp_path
     assert manage.remove_user(access, "bob") == 1
     manage.add_user(access, "bob", "new-bob-password")  # same name, nothing inherited
     with pytest.raises(Unauthorized):
-        access.authenticate("__token__", secret)
+        authn.authenticate("__token__", secret)
     assert access.directory().groups["staff"].members == {"carol"}
     assert manage.list_rules(access) == []
 
 
 def test_tokens_create_list_revoke_expire(tmp_path: Path) -> None:
-    access = local_services(tmp_path).access
+    services = local_services(tmp_path)
+    access, authn = services.access, services.authn
     manage.add_user(access, "bob", "bob-password")
     token, secret = create_token(access, "bob", projects=["Foo_Bar"], description="ci")
     assert secret.startswith(PREFIX + token.id + "_") and len(secret) > 50
     assert token.projects == ("foo-bar",)
-    assert secret not in json.dumps(access.cache.list_docs("token"))
-    identity = access.authenticate("__token__", secret)
+    assert secret not in json.dumps(access.documents.list_docs("token"))
+    identity = authn.authenticate("__token__", secret)
     assert identity.username == "bob" and identity.token == token
-    assert access.authenticate(secret, "").token == token  # https://<token>@host/simple/
+    assert authn.authenticate(secret, "").token == token  # https://<token>@host/simple/
     assert [found.id for found in list_tokens(access, "bob")] == [token.id]
     with pytest.raises(NotFound):
         revoke_token(access, token.id, owner="someone-else")
     revoke_token(access, token.id, owner="bob")
     with pytest.raises(Unauthorized, match="Invalid or expired API token"):
-        access.authenticate("__token__", secret)
+        authn.authenticate("__token__", secret)
     with pytest.raises(Unauthorized, match="Invalid or expired API token"):
-        access.authenticate("__token__", expired_token(access, "bob"))
+        authn.authenticate("__token__", expired_token(access, "bob"))
     with pytest.raises(InvalidRequest, match="read and/or upload"):
         create_token(access, "bob", permissions=("admin",))
     with pytest.raises(NotFound):
@@ -155,14 +159,15 @@ def test_export_import_round_trip(tmp_path: Path) -> None:
     document = json.loads(json.dumps(export_data(source)))
     assert secret not in json.dumps(document) and "bob-password" not in json.dumps(document)
 
-    target = local_services(tmp_path / "b").access
+    target_services = local_services(tmp_path / "b")
+    target = target_services.access
     manage.add_user(target, "stale", "stale-password")
     done = import_data(target, document, replace=True)
     assert (len(done.users), len(done.groups), len(done.rules), len(done.tokens)) == (1, 1, 1, 1)
     assert done.deleted == ["user stale"]
     assert export_data(target) == document
-    identity = target.authenticate("__token__", secret)
-    assert identity.is_admin and target.can_write(identity, "secret")
+    identity = target_services.authn.authenticate("__token__", secret)
+    assert identity.is_admin and target_services.permissions.can_write(identity, "secret")
 
 
 @pytest.mark.parametrize(
@@ -185,11 +190,12 @@ def test_export_import_round_trip(tmp_path: Path) -> None:
 def test_import_refuses_malformed_documents_and_writes_nothing(
     tmp_path: Path, document: object, message: str
 ) -> None:
-    access = local_services(tmp_path).access
+    services = local_services(tmp_path)
+    access = services.access
     good = {"name": "good", "password_hash": HASH}
     if isinstance(document, dict) and "users" not in document:
         document = {**document, "users": [good]}
     with pytest.raises(InvalidRequest) as caught:
         import_data(access, document)
     assert message in caught.value.message
-    assert access.cache.list_docs("user") == {}
+    assert access.documents.list_docs("user") == {}

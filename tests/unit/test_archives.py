@@ -11,9 +11,8 @@ import pytest
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from registry.errors import InvalidUpload
-from registry.services import archives, upload_rules
-from registry.services.archives import (
+from registry.core import archives, upload_rules
+from registry.core.archives import (
     DIRECTORY,
     FILE,
     HARDLINK,
@@ -24,7 +23,8 @@ from registry.services.archives import (
     refuse_zip_polyglot,
     tar_member_kind,
 )
-from registry.services.zip_layout import check_zip_layout
+from registry.core.zip_layout import check_zip_layout
+from registry.errors import InvalidUpload
 from tests import hostile_archives as hostile
 from tests.distributions import Dist, sdist_bytes, wheel_bytes
 

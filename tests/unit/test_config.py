@@ -17,12 +17,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_defaults_without_a_file() -> None:
     config = load_config(environ={})
-    assert config["pypi.storage"] == "file"
-    assert config["pypi.db"] == "sqlite"
-    assert config["pypi.default_read"] == ("everyone",)
-    assert config["pypi.default_write"] == ("authenticated",)
-    assert config["pypi.fallback"] == "none"
-    assert config["pypi.max_file_size"] == 100 * 1024 * 1024
+    assert config.values["pypi.storage"] == "file"
+    assert config.values["pypi.db"] == "sqlite"
+    assert config.values["pypi.default_read"] == ("everyone",)
+    assert config.values["pypi.default_write"] == ("authenticated",)
+    assert config.values["pypi.fallback"] == "none"
+    assert config.values["pypi.max_file_size"] == 100 * 1024 * 1024
 
 
 def test_ini_file_with_pypicloud_keys(tmp_path: Path) -> None:
@@ -33,8 +33,8 @@ def test_ini_file_with_pypicloud_keys(tmp_path: Path) -> None:
         "user.alice = $pbkdf2-sha256$hash\n"
     )
     config = load_config(path, environ={})
-    assert config["pypi.default_read"] == ("authenticated",)
-    assert config["auth.admins"] == ("alice", "bob")
+    assert config.values["pypi.default_read"] == ("authenticated",)
+    assert config.values["auth.admins"] == ("alice", "bob")
     assert config.section("storage") == {"dir": f"{tmp_path}/files"}
     assert config.users == {"alice": "$pbkdf2-sha256$hash"}
 
@@ -48,7 +48,7 @@ def test_environment_overrides_file(tmp_path: Path) -> None:
         "REGISTRY_STORAGE_DIR": "/x",
     }
     config = load_config(path, environ=environ)
-    assert config["pypi.default_read"] == ("everyone",)
+    assert config.values["pypi.default_read"] == ("everyone",)
     assert config.users == {"carol": "h"}
     assert config.section("storage") == {"dir": "/x"}
 
@@ -56,7 +56,7 @@ def test_environment_overrides_file(tmp_path: Path) -> None:
 def test_config_file_from_environment(tmp_path: Path) -> None:
     path = tmp_path / "registry.ini"
     path.write_text("[app:main]\npypi.fallback = redirect\n")
-    assert load_config(environ={"REGISTRY_CONFIG": str(path)})["pypi.fallback"] == "redirect"
+    assert load_config(environ={"REGISTRY_CONFIG": str(path)}).settings.fallback.mode == "redirect"
 
 
 @pytest.mark.parametrize(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from registry.core.core_metadata import MAX_PROBLEMS, read_fields, validate
 from registry.errors import InvalidUpload
 from registry.models import INFO_FIELDS
-from registry.services.core_metadata import MAX_PROBLEMS, read_fields, validate
 
 FULL = b"""Metadata-Version: 2.4
 Name: Foo.Bar

@@ -8,9 +8,9 @@ import io
 import pytest
 
 from registry import config
+from registry.core import distribution
+from registry.core.distribution import inspect_distribution, inspect_upload, parse_filename
 from registry.errors import InvalidUpload
-from registry.services import distribution
-from registry.services.distribution import inspect_distribution, inspect_upload, parse_filename
 from tests.distributions import Dist, sdist_bytes, wheel_bytes
 
 

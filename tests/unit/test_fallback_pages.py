@@ -10,13 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from registry.access.models import Identity
 from registry.config import load_config
+from registry.core.app import build
+from registry.core.listing import Versioned
+from registry.core.uploads import UploadForm
 from registry.errors import ConfigError
-from registry.services.context import Services
-from registry.services.fallback import Fallback
-from registry.services.simple import V1_JSON, project_page
-from registry.services.upload import UploadForm, upload
+from registry.names import project_name
 from registry.upstream import UpstreamFile, UpstreamIndex, UpstreamProject
+from registry.web.render import V1_JSON, render_project
+from tests.backends import Backends as Services
 from tests.distributions import Dist, wheel_bytes
 from tests.server import base_settings
 
@@ -57,15 +60,27 @@ FILES = (
 )
 
 
+ADMIN = Identity("admin", is_admin=True)
+
+
 def make_services(tmp_path: Path, mode: str, **settings: str) -> Services:
-    services = Services.from_config(load_config(environ={}, overrides=base_settings(tmp_path)))
-    services.fallback = Fallback(mode, Fixed(FILES), always_show_upstream=settings.get("always") == "true")
+    raw = base_settings(tmp_path) | {"pypi.fallback": mode, "pypi.fallback_url": "http://127.0.0.1:9/simple/"}
+    raw["pypi.always_show_upstream"] = settings.get("always", "false")
+    services = Services.from_config(load_config(environ={}, overrides=raw))
+    assert services.fallback is not None
+    services.fallback.upstream = Fixed(FILES)
     return services
+
+
+def project_page(services: Services, project: str, content_type: str) -> bytes:
+    answer = services.registry.reads.project(ADMIN, project_name(project))
+    assert isinstance(answer, Versioned)
+    return render_project(answer.load(), content_type).body
 
 
 def test_cache_mode_serves_the_upstream_data_on(tmp_path: Path) -> None:
     services = make_services(tmp_path, "cache")
-    document = json.loads(project_page(services, "demo", V1_JSON).body)  # type: ignore[union-attr]
+    document = json.loads(project_page(services, "demo", V1_JSON))
     assert document["meta"] == {"api-version": "1.2", "tracks": ["http://127.0.0.1:9/simple/demo/"]}
     (entry,) = document["files"]  # no hash, other project, unknown extension: left out
     assert entry == {
@@ -85,8 +100,8 @@ def test_redirect_mode_merges_with_links_to_upstream(tmp_path: Path) -> None:
     services = make_services(tmp_path, "redirect", always="true")
     dist = Dist("demo", "2.0")
     form = UploadForm("demo", "2.0", "bdist_wheel", dist.wheel_name, io.BytesIO(wheel_bytes(dist)))
-    upload(services, form, "admin")
-    page = project_page(services, "demo", "text/html").body.decode()  # type: ignore[union-attr]
+    services.upload(form, "admin")
+    page = project_page(services, "demo", "text/html").decode()
     assert '<meta name="pypi:alternate-locations" content="http://127.0.0.1:9/simple/demo/">' in page
     assert 'href="http://127.0.0.1:9/f/demo-1.1.tar.gz"' in page  # no hash needed: the client checks
     assert f'href="http://127.0.0.1:9/f/demo-1.0-py3-none-any.whl#sha256={SHA}"' in page
@@ -95,8 +110,10 @@ def test_redirect_mode_merges_with_links_to_upstream(tmp_path: Path) -> None:
 
 def test_missing_url_turns_fallback_off_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="registry"):
-        fallback = Fallback.from_config(load_config(environ={}, overrides={"pypi.fallback": "cache"}))
-    assert fallback.upstream is None and not fallback.applies_to("anything")
+        registry = build(load_config(environ={}, overrides={"pypi.fallback": "cache"}))
+    assert (
+        registry.fallback is None and registry.reads.sources.decide(project_name("anything")).upstream is None
+    )
     assert "Upstream fallback is OFF" in caplog.text and "pypi.fallback_url is empty" in caplog.text
     assert caplog.records[0].levelno == logging.WARNING
 
@@ -106,7 +123,7 @@ def test_fallback_url_is_checked_and_its_password_never_echoed() -> None:
         load_config(environ={}, overrides={"pypi.fallback_url": "ftp://bot:hunter2@x/simple"})
     assert "hunter2" not in raised.value.message and "http://" in raised.value.message
     config = load_config(environ={}, overrides={"pypi.fallback_url": "http://127.0.0.1:9/simple"})
-    assert config["pypi.fallback_url"] == "http://127.0.0.1:9/simple/"
+    assert config.values["pypi.fallback_url"] == "http://127.0.0.1:9/simple/"
 
 
 @pytest.mark.parametrize("name", ["lan-proxy", "personal-index", "organisation"])

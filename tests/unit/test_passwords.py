@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from registry.access import Access, manage
+from registry.access import Authenticator as Access
+from registry.access import manage
 from registry.access.limiter import FailureLimiter
 from registry.access.passwords import CredentialMemo, hash_password, verify_password
 from registry.errors import TooManyRequests, Unauthorized
@@ -104,7 +105,7 @@ def access(tmp_path: Path) -> Access:
     limits = {"auth.max_failures_per_user": "3", "auth.max_failures_per_address": "0"}
     services = local_services(tmp_path, **limits)
     manage.add_user(services.access, "alice", PASSWORD)
-    return services.access
+    return services.registry.access.authenticator
 
 
 def test_wrong_password_and_unknown_user_raise_the_same(access: Access) -> None:
@@ -179,9 +180,11 @@ def test_wrong_password_and_unknown_user_make_the_same_backend_reads(
     access.authenticate("alice", PASSWORD, "")
     reads: list[str] = []
     for method in ("docs_serial", "list_docs", "get_doc"):
-        original = getattr(access.cache, method)
+        original = getattr(access.store.documents, method)
         monkeypatch.setattr(
-            access.cache, method, lambda *a, _m=method, _o=original, **k: (reads.append(_m), _o(*a, **k))[1]
+            access.store.documents,
+            method,
+            lambda *a, _m=method, _o=original, **k: (reads.append(_m), _o(*a, **k))[1],
         )
     counts = []
     for name in ("alice", "nobody", "alice", "nobody"):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from registry.core.distribution import parse_filename
+from registry.core.upload_rules import check_form_fields, check_upload_filename
 from registry.errors import InvalidUpload
-from registry.services.distribution import parse_filename
-from registry.services.upload_rules import check_form_fields, check_upload_filename
 
 TWINE = {
     ":action": ["file_upload"],

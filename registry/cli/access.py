@@ -19,13 +19,13 @@ from typing import Any, TypeVar
 
 import click
 
-from .access import Access
-from .access import manage as users
-from .access.tokens import create_token, list_tokens, parse_expiry, revoke_token
-from .access.transfer import export_data, import_data
-from .cli import _services, cli
-from .config import CONFIG_ENV
-from .errors import RegistryError
+from ..access import AccessStore
+from ..access import manage as users
+from ..access.tokens import create_token, list_tokens, parse_expiry, revoke_token
+from ..access.transfer import export_data, import_data
+from ..config import CONFIG_ENV
+from ..errors import RegistryError
+from .base import cli, load_registry
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,8 +35,8 @@ config_option = click.option(
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
-def _access(config_path: str | None) -> Access:
-    return _services(config_path).access
+def _access(config_path: str | None) -> AccessStore:
+    return load_registry(config_path).access.store
 
 
 def friendly(command: F) -> F:

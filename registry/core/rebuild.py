@@ -14,8 +14,6 @@ the same content; a record is removed only after checking again that its file is
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import logging
 import shutil
@@ -25,14 +23,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from ..errors import AlreadyExists, InvalidUpload, NotFound, TooLarge
-from ..models import FileRecord
-from .context import Services
+from ..errors import InvalidUpload, NotFound, TooLarge
+from ..models import METADATA_SUFFIX, FileRecord
 from .distribution import inspect_distribution, parse_filename
-from .upload import hash_stream, new_record, storage_meta
+from .stores import Stores
+from .uploads import hash_stream, new_record, wheel_metadata
 
 log = logging.getLogger("registry")
-METADATA_SUFFIX = ".metadata"
 _SPOOL = 16 * 1024 * 1024
 STRAYS_LOGGED = 20
 THREADS = 8  # objects read (and projects synced) at once
@@ -68,10 +65,10 @@ def is_companion(key: str, keys: set[str]) -> bool:
     return key.endswith(METADATA_SUFFIX) and key[: -len(METADATA_SUFFIX)] in keys
 
 
-def record_from_meta(services: Services, key: str) -> FileRecord | None:
+def record_from_meta(stores: Stores, key: str) -> FileRecord | None:
     """The record kept on the object, or None when it has none or it does not fit the key."""
     try:
-        text = services.storage.get_meta(key).get("record")
+        text = stores.storage.get_meta(key).get("record")
     except NotFound:
         return None
     if not text:
@@ -83,7 +80,7 @@ def record_from_meta(services: Services, key: str) -> FileRecord | None:
     return record if record.key == key else None
 
 
-def record_from_bytes(services: Services, key: str) -> FileRecord:
+def record_from_bytes(stores: Stores, key: str) -> FileRecord:
     """Index a distribution from its bytes, as an upload would (uploader unknown, time now).
 
     Writes the record onto the object and stores a missing PEP 658 file, so the next rebuild
@@ -96,47 +93,26 @@ def record_from_bytes(services: Services, key: str) -> FileRecord:
     parsed = parse_filename(filename)
     if parsed.project != project:
         raise InvalidUpload(f"the filename belongs to project {parsed.project!r}, not {project!r}")
-    config = services.config
     with tempfile.SpooledTemporaryFile(_SPOOL) as local:
-        stored = services.storage.open(key)
+        stored = stores.storage.open(key)
         with stored.stream:
             shutil.copyfileobj(stored.stream, local, 1024 * 1024)
         local.seek(0)
         content: BinaryIO = local  # type: ignore[assignment]
-        digests = hash_stream(content, config["pypi.max_file_size"])
-        metadata = inspect_distribution(content, parsed, digests.size, config["pypi.max_unpacked_size"])
-    is_wheel = parsed.packagetype == "bdist_wheel"
+        digests = hash_stream(content, stores.limits.max_file_size)
+        metadata = inspect_distribution(content, parsed, digests.size, stores.limits.max_unpacked_size)
     record = new_record(parsed, digests, metadata)
-    services.storage.set_meta(key, storage_meta(record))
-    if is_wheel:
-        with contextlib.suppress(AlreadyExists):
-            services.storage.put(record.metadata_key, io.BytesIO(metadata.raw), {})
+    stores.pipeline.describe(record, wheel_metadata(parsed, metadata))
     return record
 
 
-def cached_records(services: Services) -> dict[str, FileRecord]:
+def cached_records(stores: Stores) -> dict[str, FileRecord]:
     """Every record in the Cache, by storage key."""
     return {
         record.key: record
-        for project in services.cache.list_projects()
-        for record in services.cache.list_files(project.name)
+        for project in stores.cache.list_projects()
+        for record in stores.cache.list_files(project.name)
     }
-
-
-def _sync_record(services: Services, record: FileRecord, known: FileRecord | None) -> str:
-    """Make the Cache hold ``record``: add it, or replace a different one. Returns what it did."""
-    if known == record:
-        return "unchanged"
-    if known is None:
-        try:
-            services.cache.add_file(record)
-            return "added"
-        except AlreadyExists:  # an upload recorded it meanwhile
-            known = services.cache.get_file(record.project, record.filename)
-            if known == record or known is None:
-                return "unchanged"
-    services.cache.update_files([record])
-    return "updated"
 
 
 @dataclass(frozen=True)
@@ -149,12 +125,12 @@ class _Found:
     stray: str = ""
 
 
-def _read_record(services: Services, key: str) -> _Found:
-    record = record_from_meta(services, key)
+def _read_record(stores: Stores, key: str) -> _Found:
+    record = record_from_meta(stores, key)
     if record is not None:
         return _Found(key, record)
     try:
-        return _Found(key, record_from_bytes(services, key), from_bytes=True)
+        return _Found(key, record_from_bytes(stores, key), from_bytes=True)
     except (InvalidUpload, TooLarge) as exc:
         return _Found(key, None, stray=exc.message)
 
@@ -175,7 +151,7 @@ def first_files_first(projects: Iterable[list[FileRecord]]) -> list[list[FileRec
 
 
 def rebuild(
-    services: Services, keys: Iterable[str] | None = None, step: Step = _no_progress, threads: int = THREADS
+    stores: Stores, keys: Iterable[str] | None = None, step: Step = _no_progress, threads: int = THREADS
 ) -> RebuildReport:
     """Bring the Cache in line with Storage; ``step(n)`` reports n more keys handled.
 
@@ -183,23 +159,15 @@ def rebuild(
     Objects are read, and projects synced, ``threads`` at a time: each is a network round trip.
     """
     report = RebuildReport()
-    cached = cached_records(services)
-    all_keys = set(services.storage.list_keys() if keys is None else keys)
+    cached = cached_records(stores)
+    all_keys = set(stores.storage.list_keys() if keys is None else keys)
     wanted = sorted(key for key in all_keys if not is_companion(key, all_keys))
     step(len(all_keys) - len(wanted))
-    projects: dict[str, list[FileRecord]] = {}
     with ThreadPoolExecutor(threads) as pool:
-        for found in pool.map(lambda key: _read_record(services, key), wanted):
-            if found.record is None:
-                report.strays[found.key] = found.stray
-                step(1)
-                continue
-            if found.from_bytes:
-                report.indexed_from_bytes.append(found.key)
-            projects.setdefault(found.record.project, []).append(found.record)
+        projects = _read_all(stores, wanted, pool, report, step)
 
         def sync(record: FileRecord) -> tuple[str, str]:
-            return _sync_record(services, record, cached.get(record.key)), record.key
+            return stores.pipeline.put_record(record, cached.get(record.key)), record.key
 
         for batch in first_files_first(projects.values()):
             for outcome, key in pool.map(sync, batch):
@@ -209,26 +177,49 @@ def rebuild(
                     getattr(report, outcome).append(key)
                 step(1)
     indexed = {record.key for records in projects.values() for record in records}
-    for key, record in sorted(cached.items()):
-        if key in indexed or services.storage.exists(key):
-            continue
-        try:
-            services.cache.remove_file(record.project, record.filename)
-            report.removed.append(key)
-        except NotFound:
-            pass
+    _remove_gone(stores, cached, indexed, report)
     return report
 
 
-def rebuild_if_empty(services: Services) -> RebuildReport | None:
+def _read_all(
+    stores: Stores, keys: list[str], pool: ThreadPoolExecutor, report: RebuildReport, step: Step
+) -> dict[str, list[FileRecord]]:
+    """The records of ``keys`` by project; strays go into ``report``."""
+    projects: dict[str, list[FileRecord]] = {}
+    for found in pool.map(lambda key: _read_record(stores, key), keys):
+        if found.record is None:
+            report.strays[found.key] = found.stray
+            step(1)
+            continue
+        if found.from_bytes:
+            report.indexed_from_bytes.append(found.key)
+        projects.setdefault(found.record.project, []).append(found.record)
+    return projects
+
+
+def _remove_gone(
+    stores: Stores, cached: dict[str, FileRecord], indexed: set[str], report: RebuildReport
+) -> None:
+    """Remove records whose file is gone (checked again: an upload may be under way)."""
+    for key, record in sorted(cached.items()):
+        if key in indexed or stores.storage.exists(key):
+            continue
+        try:
+            stores.cache.remove_file(record.project, record.filename)
+            report.removed.append(key)
+        except NotFound:
+            pass
+
+
+def rebuild_if_empty(stores: Stores) -> RebuildReport | None:
     """On first use with an empty Cache, fill it from Storage. Costs one cheap check otherwise."""
-    if not services.cache.is_empty():
+    if not stores.cache.is_empty():
         return None
-    keys = list(services.storage.list_keys())
+    keys = list(stores.storage.list_keys())
     if not keys:
         return None
     log.warning("The metadata store is empty but storage holds %d objects: rebuilding it", len(keys))
-    report = rebuild(services, keys)
+    report = rebuild(stores, keys)
     log.warning("Rebuilt the metadata store: %s", report.summary())
     for key, reason in sorted(report.strays.items())[:STRAYS_LOGGED]:
         log.warning("Stray object %s not indexed: %s", key, reason)

@@ -1,6 +1,6 @@
 """Data commands: ``rebuild`` (the Cache from Storage) and ``migrate`` (between configurations).
 
-Registered onto the ``cli`` group by the import at the bottom of ``registry.cli``.
+Registered onto the ``cli`` group when ``registry.cli`` imports this module.
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from typing import TextIO
 
 import click
 
-from .cli import _load, _services, cli, config_argument
-from .config import load_config
-from .errors import RegistryError
-from .services.context import Services
-from .services.migrate import migrate, plan
-from .services.rebuild import rebuild
+from ..config import Config, load_config
+from ..core.migrate import migrate, plan
+from ..core.rebuild import rebuild
+from ..core.stores import Stores
+from ..errors import RegistryError
+from .base import cli, config_argument, load
 
 
 def _stderr() -> TextIO:
@@ -31,26 +31,34 @@ def rebuild_command(config: str | None) -> None:
     Adds missing records, corrects ones that differ from storage, removes those whose file is
     gone, and lists stray objects it cannot index. Nothing in storage is deleted.
     """
-    services = _services(config)
+    stores = _stores(load(config))
     try:
-        keys = list(services.storage.list_keys())
+        keys = list(stores.storage.list_keys())
         with click.progressbar(length=len(keys), label="Rebuilding", file=_stderr()) as bar:
-            report = rebuild(services, keys, step=bar.update)
+            report = rebuild(stores, keys, step=bar.update)
     except RegistryError as exc:
         raise click.ClickException(exc.message) from exc
     finally:
-        services.cache.close()
+        stores.close()
     for key, reason in sorted(report.strays.items()):
         click.echo(f"stray: {key}: {reason}")
     click.echo(f"Rebuilt: {report.summary()}")
 
 
-def _file_services(path: str) -> Services:
-    """Services from a config file alone: REGISTRY_* variables would apply to both sides."""
+def _stores(config: Config, label: str = "") -> Stores:
     try:
-        return Services.from_config(load_config(path, environ={}))
+        return Stores.from_config(config)
+    except RegistryError as exc:
+        raise click.ClickException(f"{label}{exc.message}") from exc
+
+
+def _file_stores(path: str) -> Stores:
+    """The backends of a config file alone: REGISTRY_* variables would apply to both sides."""
+    try:
+        config = load_config(path, environ={})
     except RegistryError as exc:
         raise click.ClickException(f"{path}: {exc.message}") from exc
+    return _stores(config, f"{path}: ")
 
 
 @cli.command("migrate")
@@ -62,16 +70,16 @@ def migrate_command(source: str, target: str) -> None:
     SOURCE and TARGET are config files (REGISTRY_* variables are ignored here). Idempotent and
     resumable: what TARGET already has is skipped, so run it again after an interruption.
     """
-    source_services, target_services = _file_services(source), _file_services(target)
+    source_stores, target_stores = _file_stores(source), _file_stores(target)
     try:
-        todo = plan(source_services)
+        todo = plan(source_stores)
         with click.progressbar(length=todo.total, label="Copying", file=_stderr()) as bar:
-            report = migrate(source_services, target_services, todo, step=bar.update)
+            report = migrate(source_stores, target_stores, todo, step=bar.update)
     except RegistryError as exc:
         raise click.ClickException(exc.message) from exc
     finally:
-        source_services.cache.close()
-        target_services.cache.close()
+        source_stores.cache.close()
+        target_stores.cache.close()
     for key in report.missing_files:
         click.echo(f"skipped record without a file in the source: {key}")
     click.echo(f"Migrated: {report.summary()}")
@@ -87,14 +95,14 @@ def backend_usage_command(config: str | None, allow_writes: bool, files: int) ->
     Runs one request of each type in-process on CONFIG's backends, with a throwaway project it
     removes afterwards: point it at an emulator or a scratch database.
     """
-    from .usage import measure_usage, usage_table
+    from ..usage import measure_usage, usage_table
 
     if not allow_writes:
         raise click.ClickException(
             "this writes a throwaway project to the configured backends: pass --allow-writes"
         )
     try:
-        results = measure_usage(_load(config), existing_files=files)
+        results = measure_usage(load(config), existing_files=files)
     except RegistryError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(usage_table(results), nl=False)

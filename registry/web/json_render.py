@@ -1,4 +1,4 @@
-"""The JSON API (``/pypi/<project>/json`` and ``/pypi/<project>/<version>/json``).
+"""Rendering the JSON API (``/pypi/<project>/json`` and ``/pypi/<project>/<version>/json``).
 
 Shaped like the public index's JSON API, which poetry, Renovate and dependabot read: ``info``
 from the release's core metadata, ``urls`` for that release's files, ``releases`` for every
@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from packaging.utils import NormalizedName
 from packaging.version import InvalidVersion, Version
 
+from ..core.listing import sorted_files
+from ..core.manage import find_version
 from ..errors import NotFound
 from ..models import FileRecord, format_time, version_sort_key
-from .context import Services
 from .pages import Page
-from .simple import sorted_files
 
 JSON = "application/json"
 
@@ -99,55 +100,25 @@ def _project_urls(value: object) -> dict[str, str] | None:
     return urls or None
 
 
-def project_document(services: Services, project: str, version: str | None, base_url: str) -> Page:
+def render_document(
+    project: NormalizedName, records: list[FileRecord], serial: int, version: str | None, base_url: str
+) -> Page:
     """The JSON API document of a project, or of one of its versions.
 
-    :raises NotFound: no such project, or no such version.
+    :raises NotFound: no such version.
     """
-    serial = services.cache.project_serial(project)
-    if serial is None:
-        raise NotFound(f"Project {project!r} not found")
-
-    def render() -> Page:
-        files = sorted_files(services.cache.list_files(project))
-        versions = sorted({record.version for record in files}, key=version_sort_key)
-        chosen = (
-            find_version(versions, version)
-            if version
-            else latest_version(
-                versions, {v for v in versions if all(r.yanked for r in files if r.version == v)}
-            )
-        )
-        document: dict[str, Any] = {
-            "info": _info(project, chosen, files, base_url),
-            "last_serial": serial,
-            "urls": [_file_entry(r, base_url) for r in files if r.version == chosen],
-            "vulnerabilities": [],
+    files = sorted_files(records)
+    versions = sorted({record.version for record in files}, key=version_sort_key)
+    yanked = {v for v in versions if all(r.yanked for r in files if r.version == v)}
+    chosen = find_version(versions, version) if version else latest_version(versions, yanked)
+    document: dict[str, Any] = {
+        "info": _info(project, chosen, files, base_url),
+        "last_serial": serial,
+        "urls": [_file_entry(r, base_url) for r in files if r.version == chosen],
+        "vulnerabilities": [],
+    }
+    if version is None:
+        document["releases"] = {
+            v: [_file_entry(r, base_url) for r in files if r.version == v] for v in versions
         }
-        if version is None:
-            document["releases"] = {
-                v: [_file_entry(r, base_url) for r in files if r.version == v] for v in versions
-            }
-        return Page.build(json.dumps(document, separators=(",", ":")).encode(), JSON)
-
-    return services.pages.get(("json", project, version, base_url), serial, render)
-
-
-def find_version(versions: list[str], wanted: str) -> str:
-    """The stored version equal to ``wanted`` under PEP 440 (``1.0`` finds ``1.0.0``).
-
-    :raises NotFound: none.
-    """
-    if wanted in versions:
-        return wanted
-    try:
-        parsed = Version(wanted)
-    except InvalidVersion:
-        raise NotFound(f"Version {wanted!r} not found") from None
-    for version in versions:
-        try:
-            if Version(version) == parsed:
-                return version
-        except InvalidVersion:
-            continue
-    raise NotFound(f"Version {wanted!r} not found")
+    return Page.build(json.dumps(document, separators=(",", ":")).encode(), JSON)

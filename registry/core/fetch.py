@@ -5,7 +5,7 @@ memory stays bounded whatever the file's size). The last chunk is held back unti
 file's sha256 matches the one the upstream's page lists: on a mismatch the response is cut
 short (the client sees an incomplete download, never a complete wrong file), nothing is
 stored, and later requests for that file get a clear 502 at once for a while. Once verified,
-the file is stored and recorded through the same ``store_file``/``record_file`` steps as an
+the file is stored and recorded through the same ``FilePipeline`` as an
 upload, so its PEP 658 metadata file is extracted and served too.
 
 One process fetches a file once: concurrent requests wait for the first (``KeyedLocks``) and
@@ -18,34 +18,22 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
-from collections.abc import Callable, Generator, Iterable, Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, BinaryIO
+from collections.abc import Callable, Generator, Iterator
+from typing import BinaryIO
 
 from ..errors import InvalidUpload, RegistryError, UpstreamError
 from ..models import FileRecord, utcnow
 from ..upstream import Download, UpstreamFile, redact
 from .distribution import DistributionMetadata, ParsedFilename, inspect_distribution
-from .upload import Digests, Hashing, new_record, record_file, store_file
-
-if TYPE_CHECKING:
-    from .context import Services
+from .listing import Proxied
+from .pipeline import FilePipeline
+from .uploads import Digests, Hashing, new_record, wheel_metadata
 
 log = logging.getLogger("registry.fallback")
 
 UPLOADER = "upstream"  # the ``uploader`` of every record cached from the upstream index
 MAX_UNKNOWN_SIZE = 16 * 1024**3  # a file whose size nobody announced is cut off here
 PRIME_BYTES = 1024 * 1024  # read before answering: smaller files are verified before byte one
-
-
-@dataclass(frozen=True)
-class Proxied:
-    """A body coming from upstream, for the download view to send as is."""
-
-    body: Iterable[bytes]
-    size: int | None
-    etag: str
-    mimetype: str = "application/octet-stream"
 
 
 def cached_record(
@@ -79,14 +67,16 @@ class Tee:
 
     def __init__(
         self,
-        services: Services,
+        pipeline: FilePipeline,
+        max_unpacked_size: int,
         parsed: ParsedFilename,
         upstream: UpstreamFile,
         download: Download,
         on_failure: Callable[[str], None],
         release: Callable[[], None],
     ) -> None:
-        self.services = services
+        self.pipeline = pipeline
+        self.max_unpacked_size = max_unpacked_size
         self.parsed = parsed
         self.upstream = upstream
         self.download = download
@@ -186,10 +176,8 @@ class Tee:
         """Store and record the verified file; failures are logged (the client has its copy)."""
         metadata = self._inspect(digests.size)
         record = cached_record(self.parsed, self.upstream, digests, metadata)
-        is_wheel = self.parsed.packagetype == "bdist_wheel"
         try:
-            store_file(self.services, record, self._spool, metadata.raw if metadata and is_wheel else None)
-            stored = record_file(self.services, record)
+            stored = self.pipeline.add(record, self._spool, wheel_metadata(self.parsed, metadata))
         except RegistryError as exc:
             log.error("Could not cache %s from the upstream index: %s", record.filename, exc.message)
             return None
@@ -198,9 +186,8 @@ class Tee:
 
     def _inspect(self, size: int) -> DistributionMetadata | None:
         """The file's core metadata; best effort, since the upstream's hash already vouches for it."""
-        limit = self.services.config["pypi.max_unpacked_size"]
         try:
-            return inspect_distribution(self._spool, self.parsed, size, limit)
+            return inspect_distribution(self._spool, self.parsed, size, self.max_unpacked_size)
         except InvalidUpload as exc:
             log.warning("Caching %s without its metadata: %s", self.parsed.filename, exc.message)
             return None

@@ -18,9 +18,9 @@ from typing import Any
 from ..access.transfer import KINDS as ACCESS_KINDS
 from ..errors import AlreadyExists, NotFound
 from ..models import FileRecord
-from .context import Services
+from .pipeline import storage_meta
 from .rebuild import THREADS, first_files_first
-from .upload import storage_meta
+from .stores import Stores
 
 Step = Callable[[int], None]
 
@@ -63,19 +63,19 @@ class MigrationReport:
         )
 
 
-def plan(source: Services) -> MigrationPlan:
+def plan(source: Stores) -> MigrationPlan:
     records = {
         record.key: record
         for project in source.cache.list_projects()
         for record in source.cache.list_files(project.name)
     }
     access = {
-        (kind, key): data for kind in ACCESS_KINDS for key, data in source.cache.list_docs(kind).items()
+        (kind, key): data for kind in ACCESS_KINDS for key, data in source.documents.list_docs(kind).items()
     }
     return MigrationPlan(sorted(source.storage.list_keys()), records, access)
 
 
-def copy_file(source: Services, target: Services, key: str, record: FileRecord | None) -> bool:
+def copy_file(source: Stores, target: Stores, key: str, record: FileRecord | None) -> bool:
     """Copy one object unless the target has it; True if copied.
 
     The record, when there is one, is the freshest copy of the object's meta (a yank updates
@@ -99,34 +99,23 @@ def copy_file(source: Services, target: Services, key: str, record: FileRecord |
     return True
 
 
-def copy_record(target: Services, record: FileRecord) -> str:
+def copy_record(target: Stores, record: FileRecord) -> str:
     """Make the target hold ``record``; returns "added", "updated" or "present"."""
-    known = target.cache.get_file(record.project, record.filename)
-    if known == record:
-        return "present"
-    if known is None:
-        try:
-            target.cache.add_file(record)
-            return "added"
-        except AlreadyExists:
-            known = target.cache.get_file(record.project, record.filename)
-            if known == record:
-                return "present"
-    target.cache.update_files([record])
-    return "updated"
+    outcome = target.pipeline.put_record(record, target.cache.get_file(record.project, record.filename))
+    return "present" if outcome == "unchanged" else outcome
 
 
-def copy_access(target: Services, kind: str, key: str, data: dict[str, Any]) -> bool:
+def copy_access(target: Stores, kind: str, key: str, data: dict[str, Any]) -> bool:
     """Make the target hold one access document; True if it had to be written."""
-    if target.cache.get_doc(kind, key) == data:
+    if target.documents.get_doc(kind, key) == data:
         return False
-    target.cache.put_doc(kind, key, data)
+    target.documents.put_doc(kind, key, data)
     return True
 
 
 def migrate(
-    source: Services,
-    target: Services,
+    source: Stores,
+    target: Stores,
     todo: MigrationPlan | None = None,
     step: Step = _no_progress,
     threads: int = THREADS,
@@ -145,23 +134,7 @@ def migrate(
             else:
                 report.files_present += 1
             step(1)
-        projects: dict[str, list[FileRecord]] = {}
-        stored = set(todo.keys)
-        for key, record in todo.records.items():
-            if key in stored or target.storage.exists(key):
-                projects.setdefault(record.project, []).append(record)
-            else:
-                report.missing_files.append(key)
-                step(1)
-        for batch in first_files_first(projects.values()):
-            for outcome in pool.map(lambda record: copy_record(target, record), batch):
-                if outcome == "added":
-                    report.records_added += 1
-                elif outcome == "updated":
-                    report.records_updated += 1
-                else:
-                    report.records_present += 1
-                step(1)
+        _copy_records(target, todo, pool, report, step)
     for (kind, key), data in todo.access.items():
         if copy_access(target, kind, key, data):
             report.access_copied += 1
@@ -169,3 +142,26 @@ def migrate(
             report.access_present += 1
         step(1)
     return report
+
+
+def _copy_records(
+    target: Stores, todo: MigrationPlan, pool: ThreadPoolExecutor, report: MigrationReport, step: Step
+) -> None:
+    """Copy the records whose file the target has, each project's first file first."""
+    projects: dict[str, list[FileRecord]] = {}
+    stored = set(todo.keys)
+    for key, record in todo.records.items():
+        if key in stored or target.storage.exists(key):
+            projects.setdefault(record.project, []).append(record)
+        else:
+            report.missing_files.append(key)
+            step(1)
+    for batch in first_files_first(projects.values()):
+        for outcome in pool.map(lambda record: copy_record(target, record), batch):
+            if outcome == "added":
+                report.records_added += 1
+            elif outcome == "updated":
+                report.records_updated += 1
+            else:
+                report.records_present += 1
+            step(1)

@@ -1,6 +1,6 @@
 """``upload-large``: publish files too large for ``twine upload`` on Cloud Run (over 32 MiB).
 
-Registered onto the ``cli`` group by the import at the bottom of ``registry.cli``. The bytes go
+Registered onto the ``cli`` group when ``registry.cli`` imports this module. The bytes go
 straight to the registry's bucket; the registry then checks them as it checks any upload.
 """
 
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import click
 
-from .cli import cli
-from .upload_client import CHUNK, UploadClient, UploadError
+from ..upload_client import CHUNK, UploadClient, UploadError
+from .base import cli
 
 PASSWORD_ENV = "REGISTRY_PASSWORD"
 

@@ -1,8 +1,9 @@
 """Rendered pages kept in memory until the data behind them changes.
 
 Rendering a 500-version project page costs milliseconds; checking the project's serial costs
-one indexed lookup. So every rendered body is kept with the serial it was built from and served
-again, byte for byte with the same ETag, until the serial moves.
+one indexed lookup. So every rendered body is kept with the version (serial) of the data it was
+built from and served again, byte for byte with the same ETag, until the version moves. The core
+returns ``Versioned`` data whose loading is deferred, so a kept page never reads the data.
 """
 
 from __future__ import annotations
@@ -12,6 +13,11 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import TypeVar
+
+from ..core.listing import Versioned
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -25,13 +31,6 @@ class Page:
     @classmethod
     def build(cls, body: bytes, content_type: str) -> Page:
         return cls(body, content_type, hashlib.blake2b(body, digest_size=16).hexdigest())
-
-
-@dataclass(frozen=True)
-class Redirect:
-    """A read answer that sends the client elsewhere (302), e.g. to the upstream index."""
-
-    location: str
 
 
 class PageCache:
@@ -56,6 +55,11 @@ class PageCache:
             while len(self._pages) > self.limit:
                 self._pages.popitem(last=False)
         return page
+
+    def render(self, data: Versioned[T], variant: Hashable, render: Callable[[T], Page]) -> Page:
+        """The page ``render`` makes of ``data`` (``variant``: content type and the like),
+        loading and rendering only when no page is kept for the data's version."""
+        return self.get((data.key, variant), data.version, lambda: render(data.load()))
 
     def clear(self) -> None:
         with self._lock:

@@ -80,7 +80,7 @@ def check_form_fields(fields: Mapping[str, Sequence[str]], files: Mapping[str, S
 def normalized_wheel_filename(parsed: ParsedFilename) -> str:
     """The filename a wheel must have: its name and version in normalized form, tags as given.
 
-    >>> from registry.services.distribution import parse_filename
+    >>> from registry.core.distribution import parse_filename
     >>> normalized_wheel_filename(parse_filename("Foo.Bar-1.0.0-py3-none-any.whl"))
     'foo_bar-1.0.0-py3-none-any.whl'
     >>> normalized_wheel_filename(parse_filename("foo-1.0.RC1-2-py3-none-any.whl"))

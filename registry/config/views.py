@@ -1,0 +1,159 @@
+"""Typed, frozen views of the settings, built once from the validated values.
+
+Code reads ``config.settings.fallback.timeout`` (a float) rather than
+``config["pypi.fallback_timeout"]`` (``Any``): this module is the one place where a key's
+parsed value is given its type. Each view holds the settings one part of the registry reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from packaging.utils import NormalizedName, canonicalize_name
+
+
+@dataclass(frozen=True)
+class Backends:
+    """Which backends hold files, metadata and access data (names or dotted paths)."""
+
+    storage: str
+    db: str
+    auth: str
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Sizes an upload may have."""
+
+    max_file_size: int
+    max_large_file_size: int
+    max_unpacked_size: int
+
+
+@dataclass(frozen=True)
+class AccessDefaults:
+    """Who may do what where a project has no ``package.*`` rule (principal lists)."""
+
+    read: tuple[str, ...]
+    write: tuple[str, ...]
+    cache_update: tuple[str, ...]
+    allow_overwrite: tuple[str, ...]
+    allow_delete: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FallbackSettings:
+    """The upstream index and the rules for using it (``pypi.fallback*``)."""
+
+    mode: str
+    url: str
+    username: str
+    password: str
+    timeout: float
+    page_ttl: int
+    always_show_upstream: bool
+    disallowed: frozenset[NormalizedName]
+
+
+@dataclass(frozen=True)
+class IndexCaching:
+    """How long clients and a CDN may keep public index pages."""
+
+    max_age: int
+    cdn_max_age: int
+    stale_while_revalidate: int
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """Logins: admins, remembered checks, refresh of access data, failure limits."""
+
+    admins: tuple[str, ...]
+    credential_cache_seconds: int
+    refresh_seconds: float
+    max_failures_per_user: int
+    max_failures_per_address: int
+    failure_window_seconds: int
+    trusted_proxy_hops: int
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    format: str
+    level: str
+    project: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every core setting, typed, grouped by what reads it."""
+
+    backends: Backends
+    limits: Limits
+    access: AccessDefaults
+    fallback: FallbackSettings
+    index_caching: IndexCaching
+    auth: AuthSettings
+    log: LogSettings
+    public_url: str
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any]) -> Settings:
+        """Group parsed values (``SETTINGS`` keys -> value) into the typed views."""
+        pypi = _Section(values, "pypi")
+        auth = _Section(values, "auth")
+        return cls(
+            backends=Backends(pypi("storage"), pypi("db"), pypi("auth")),
+            limits=Limits(pypi("max_file_size"), pypi("max_large_file_size"), pypi("max_unpacked_size")),
+            access=AccessDefaults(
+                pypi("default_read"),
+                pypi("default_write"),
+                pypi("cache_update"),
+                pypi("allow_overwrite"),
+                pypi("allow_delete"),
+            ),
+            fallback=_fallback(pypi),
+            index_caching=IndexCaching(
+                pypi("index_max_age"), pypi("index_cdn_max_age"), pypi("index_stale_while_revalidate")
+            ),
+            auth=_auth(auth),
+            log=LogSettings(values["log.format"], values["log.level"], values["log.project"]),
+            public_url=pypi("public_url"),
+        )
+
+
+class _Section:
+    """Values of one section by short key (``pypi("fallback")`` is ``pypi.fallback``)."""
+
+    def __init__(self, values: Mapping[str, Any], name: str) -> None:
+        self.values, self.name = values, name
+
+    def __call__(self, key: str) -> Any:
+        return self.values[f"{self.name}.{key}"]
+
+
+def _fallback(pypi: _Section) -> FallbackSettings:
+    return FallbackSettings(
+        mode=pypi("fallback"),
+        url=pypi("fallback_url"),
+        username=pypi("fallback_username"),
+        password=pypi("fallback_password"),
+        timeout=pypi("fallback_timeout"),
+        page_ttl=pypi("fallback_page_ttl"),
+        always_show_upstream=pypi("always_show_upstream"),
+        disallowed=frozenset(canonicalize_name(name) for name in pypi("disallow_fallback")),
+    )
+
+
+def _auth(auth: _Section) -> AuthSettings:
+    return AuthSettings(
+        admins=auth("admins"),
+        credential_cache_seconds=auth("credential_cache_seconds"),
+        refresh_seconds=auth("refresh_seconds"),
+        max_failures_per_user=auth("max_failures_per_user"),
+        max_failures_per_address=auth("max_failures_per_address"),
+        failure_window_seconds=auth("failure_window_seconds"),
+        trusted_proxy_hops=auth("trusted_proxy_hops"),
+    )

@@ -1,0 +1,144 @@
+"""The composition root: the core objects one app (or one CLI command) works with.
+
+``build`` validates every setting and constructs each object with exactly the collaborators it
+uses; nothing connects until first use. ``Registry.start`` does the once-per-process work that
+needs the backends (the first admin, a rebuild of an empty Cache).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import sys
+import threading
+from dataclasses import dataclass, field
+
+from ..access import AccessControl, AccessStore, access_from_config
+from ..access.models import User
+from ..access.passwords import hash_password
+from ..config import Config
+from ..errors import AlreadyExists, ReadOnly, RegistryError
+from .fallback import Fallback
+from .large_upload import LargeUploads
+from .manage import Manager
+from .reads import Reads
+from .rebuild import rebuild_if_empty
+from .sources import Sources
+from .stores import Stores
+from .uploads import Uploads
+
+log = logging.getLogger("registry")
+ADMIN_PASSWORD_ENV = "REGISTRY_ADMIN_PASSWORD"
+
+
+@dataclass
+class Registry:
+    """The app's core objects, each built with its own collaborators."""
+
+    config: Config
+    stores: Stores
+    access: AccessControl
+    fallback: Fallback | None
+    reads: Reads
+    uploads: Uploads
+    large_uploads: LargeUploads
+    manager: Manager
+    _started: bool = False
+    _start_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self) -> None:
+        """First-use work that needs the backends; runs once per process, before a request."""
+        if self._started:
+            return
+        with self._start_lock:
+            if not self._started:
+                password = ensure_admin(self.access.store)
+                if password:
+                    # Printed, never logged: log lines must not carry secrets.
+                    print(f"Created user 'admin' with password {password} (shown once; only its hash "
+                          "is stored)", file=sys.stderr, flush=True)  # fmt: skip
+                rebuild_if_empty(self.stores)  # an empty Cache over a filled Storage: fill it first
+                self._started = True
+
+    def check_health(self) -> dict[str, str]:
+        """Each backend's state: ``ok`` or ``error: <why>`` (readiness, as in pypicloud)."""
+        checks: dict[str, str] = {}
+        for name, check in (
+            ("storage", self.stores.storage.check_health),
+            ("cache", self.stores.cache.check_health),
+        ):
+            try:
+                check()
+                checks[name] = "ok"
+            except RegistryError as exc:
+                checks[name] = f"error: {exc.message}"
+        return checks
+
+    def describe_fallback(self) -> str:
+        """One line for start-up: is fallback on, and from where (never with credentials)."""
+        if self.fallback is not None:
+            return self.fallback.describe()
+        mode = self.config.settings.fallback.mode
+        if mode != "none":
+            return (
+                f"Upstream fallback is OFF: pypi.fallback = {mode} but pypi.fallback_url is empty "
+                "(there is no default upstream); set it to the upstream simple index URL to turn "
+                "fallback on"
+            )
+        return "Upstream fallback is off (pypi.fallback = none)"
+
+
+def build(config: Config) -> Registry:
+    """Every core object for ``config``, wired; validates settings, connects nothing."""
+    settings = config.settings
+    stores = Stores.from_config(config)
+    access = access_from_config(config, stores.documents)
+    permissions = access.permissions
+    fallback = Fallback.from_settings(
+        settings.fallback, stores.pipeline, stores.cache, settings.limits.max_unpacked_size
+    )
+    sources = Sources(stores.cache, settings.fallback, permissions.has_rules, enabled=fallback is not None)
+    reads = Reads(
+        stores.cache,
+        stores.storage,
+        stores.pipeline,
+        permissions,
+        sources,
+        fallback,
+        verify_files=bool(settings.access.allow_overwrite),
+    )
+    uploads = Uploads(permissions, stores.pipeline, stores.cache, settings.limits)
+    large = LargeUploads(stores.storage, uploads, stores.cache, settings.limits)
+    manager = Manager(stores.cache, stores.pipeline, permissions)
+    registry = Registry(config, stores, access, fallback, reads, uploads, large, manager)
+    if settings.fallback.mode != "none" and fallback is None:
+        log.warning("%s", registry.describe_fallback())
+    else:
+        log.info("%s", registry.describe_fallback())
+    return registry
+
+
+def ensure_admin(store: AccessStore) -> str | None:
+    """On first start with no user at all, create ``admin``; return its password if generated.
+
+    The password is ``$REGISTRY_ADMIN_PASSWORD`` or, if unset, a random one returned for the
+    caller to show once. Only its hash is stored. Safe to call from several processes: one
+    creates, the others see it. With ``pypi.auth = config`` nothing is created (users live in
+    the config file).
+    """
+    if store.has_users():
+        return None
+    given = os.environ.get(ADMIN_PASSWORD_ENV)
+    password = given or secrets.token_urlsafe(15)
+    try:
+        store.save_user(User("admin", hash_password(password), admin=True), create_only=True)
+    except AlreadyExists:
+        return None
+    except ReadOnly:
+        log.warning("No users are configured: add user.<name> lines to the config to log in")
+        return None
+    if given:
+        log.warning("Created user 'admin' with the password from %s", ADMIN_PASSWORD_ENV)
+        return None
+    return password

@@ -1,0 +1,272 @@
+"""The upstream fallback: what a project page shows and what a missing file answers.
+
+``pypi.fallback``:
+
+- ``none``: the registry answers from what it stores; unknown projects are 404.
+- ``redirect``: a project or file the registry does not have answers 302 to the upstream's.
+- ``cache``: an unknown project's page lists the upstream's files with links to this
+  registry's own stable URLs; the first download fetches, verifies and stores the file
+  (``fetch``), later ones are served from storage, also when the upstream is gone.
+
+Whether the upstream may be asked at all is decided in ``sources`` (reserved and local names
+never reach it): every method here takes the ``UpstreamPermit`` that decision made. Pages say
+where they come from (PEP 708): a mirrored project ``tracks`` the upstream's page; a merged one
+lists it in ``alternate-locations``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from ..cache import Cache
+from ..config.views import FallbackSettings
+from ..errors import InvalidUpload, NotFound, UpstreamError
+from ..models import METADATA_SUFFIX, FileRecord, file_url_path
+from ..upstream import KeyedLocks, UpstreamFile, UpstreamIndex, UpstreamProject, redact
+from .distribution import ParsedFilename, parse_filename
+from .fetch import Tee, metadata_body
+from .listing import Link, Listing, Proxied, Redirect, Repository, Versioned
+from .pipeline import FilePipeline
+from .sources import UpstreamPermit
+
+log = logging.getLogger("registry.fallback")
+
+_MEMO_LIMIT = 4096
+
+
+class Fallback:
+    """One upstream index, the mode it is used in, and per-process state (fetch locks, refusals)."""
+
+    def __init__(
+        self,
+        upstream: UpstreamIndex,
+        settings: FallbackSettings,
+        pipeline: FilePipeline,
+        cache: Cache,
+        max_unpacked_size: int,
+    ) -> None:
+        self.upstream = upstream
+        self.mode = settings.mode
+        self.pipeline = pipeline
+        self.cache = cache
+        self.max_unpacked_size = max_unpacked_size
+        self.fetching = KeyedLocks()
+        self._refused: dict[tuple[str, str, str], tuple[float, str]] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(
+        cls, settings: FallbackSettings, pipeline: FilePipeline, cache: Cache, max_unpacked_size: int
+    ) -> Fallback | None:
+        """The fallback the ``pypi.fallback*`` settings describe, or None when it is off."""
+        if settings.mode == "none" or not settings.url:
+            return None
+        upstream = UpstreamIndex(
+            settings.url,
+            username=settings.username,
+            password=settings.password,
+            timeout=settings.timeout,
+            page_ttl=settings.page_ttl,
+        )
+        return cls(upstream, settings, pipeline, cache, max_unpacked_size)
+
+    def describe(self) -> str:
+        """One line for start-up: where the fallback goes (never with credentials)."""
+        return f"Upstream fallback: {self.mode} from {self.upstream.url}"
+
+    # -- project pages -------------------------------------------------------------------
+
+    def listing(
+        self, permit: UpstreamPermit, local: Callable[[], Versioned[Listing]], public: bool
+    ) -> Versioned[Listing] | Redirect:
+        """The page of a project the upstream may be asked about; ``local`` is the page of
+        what is stored here, for when the upstream has nothing to add.
+
+        :raises NotFound: neither here nor upstream.
+        :raises UpstreamError | UpstreamTimeout: the upstream is needed, failed, and nothing
+            is stored to answer with instead.
+        """
+        project, serial = permit.project, permit.serial
+        if self.mode == "redirect" and serial is None:
+            return Redirect(self.upstream.project_url(project))
+        try:
+            upstream = self.upstream.project(project)
+        except NotFound:
+            if serial is None:
+                raise NotFound(f"Project {project!r} not found") from None
+            return local()
+        except UpstreamError as exc:
+            if serial is None:
+                raise
+            log.warning("Serving only the stored files of %r: %s", project, exc.message)
+            return local()
+        return Versioned(
+            ("fallback", project), (serial, upstream.serial), lambda: self._merge(permit, upstream), public
+        )
+
+    def _merge(self, permit: UpstreamPermit, upstream: UpstreamProject) -> Listing:
+        """Stored files first (they win on a filename), then the upstream's."""
+        project = permit.project
+        records = self.cache.list_files(project) if permit.serial is not None else []
+        listed = {file.filename: file for file in upstream.files}
+        links: dict[str, Link] = {}
+        for record in records:
+            link = Link.of(record)
+            same = listed.get(record.filename)
+            if record.origin and same is not None and same.sha256 == record.sha256:
+                link = dataclasses.replace(link, yanked=same.yanked, yanked_reason=same.yanked_reason)
+            links[record.filename] = link
+        for file in upstream.files:
+            if file.filename not in links and (found := self._upstream_link(permit, file)) is not None:
+                links[file.filename] = found
+        page_url = self.upstream.project_url(project)
+        mirrored = not any(not record.origin for record in records)
+        repository = (
+            Repository(tracks=(page_url,)) if mirrored else Repository(alternate_locations=(page_url,))
+        )
+        display_name = upstream.name or next((r.display_name for r in records), project)
+        return Listing.build(project, display_name, links.values(), repository)
+
+    def _upstream_link(self, permit: UpstreamPermit, file: UpstreamFile) -> Link | None:
+        """The link for an upstream file: here in cache mode (if verifiable), upstream otherwise."""
+        parsed = _parse(permit, file)
+        if parsed is None:
+            return None
+        if self.mode == "cache":
+            if not file.sha256:
+                return None  # without a hash to check, the file cannot be cached safely
+            url = file_url_path(permit.project, file.sha256, file.filename)
+        else:
+            url = redact(file.url)
+        return Link(
+            filename=file.filename,
+            version=str(parsed.version),
+            url=url,
+            sha256=file.sha256,
+            requires_python=file.requires_python,
+            has_metadata=file.has_metadata,
+            metadata_sha256=file.metadata_sha256,
+            yanked=file.yanked,
+            yanked_reason=file.yanked_reason,
+            size=file.size,
+            upload_time=file.upload_time,
+        )
+
+    # -- files ---------------------------------------------------------------------------
+
+    def missing_file(
+        self,
+        permit: UpstreamPermit,
+        digest: str,
+        filename: str,
+        authorize_fill: Callable[[], None],
+        *,
+        stream: bool,
+    ) -> Redirect | Proxied | FileRecord:
+        """Answer for a file (or its ``.metadata``) that is not stored here.
+
+        ``stream``: send the bytes while they arrive (a plain GET); otherwise fetch and store
+        the whole file first and return its record (HEAD, Range), served from storage.
+        ``authorize_fill`` raises when the caller may not fill the cache (``pypi.cache_update``).
+
+        :raises NotFound: the upstream does not list this exact file.
+        :raises UpstreamError | UpstreamTimeout: the upstream failed or sent the wrong bytes.
+        """
+        wants_metadata = filename.endswith(METADATA_SUFFIX)
+        base = filename.removesuffix(METADATA_SUFFIX)
+        if wants_metadata and self.cache.get_file(permit.project, base) is not None:
+            raise NotFound(f"File {filename!r} not found: {base} has no metadata file")
+        file, parsed = self._find(permit, digest, base)
+        if self.mode == "redirect":
+            return Redirect(redact(file.url) + (METADATA_SUFFIX if wants_metadata else ""))
+        if wants_metadata:
+            return self._metadata(file)
+        authorize_fill()
+        return self._fetch(permit, file, parsed, stream=stream)
+
+    def _find(
+        self, permit: UpstreamPermit, digest: str, filename: str
+    ) -> tuple[UpstreamFile, ParsedFilename]:
+        for file in self.upstream.project(permit.project).files:
+            matches = file.filename == filename and len(digest) >= 8 and file.sha256.startswith(digest)
+            if matches and (parsed := _parse(permit, file)) is not None:
+                return file, parsed
+        raise NotFound(f"File {filename!r} not found")
+
+    def _metadata(self, file: UpstreamFile) -> Proxied:
+        """The upstream's PEP 658 file for a wheel not fetched yet, checked against its hash."""
+        if not file.has_metadata:
+            raise NotFound(f"File {file.filename + METADATA_SUFFIX!r} not found")
+        proxied = metadata_body(self.upstream.fetch_small_file(file.url + METADATA_SUFFIX))
+        if file.metadata_sha256 and proxied.etag != file.metadata_sha256:
+            log.error("Upstream metadata of %s does not match its listed sha256", file.filename)
+            raise UpstreamError(
+                f"Refused the metadata of {file.filename} from the upstream index: it does not "
+                "match the sha256 the upstream lists"
+            )
+        return proxied
+
+    def _fetch(
+        self, permit: UpstreamPermit, file: UpstreamFile, parsed: ParsedFilename, *, stream: bool
+    ) -> Proxied | FileRecord:
+        project = permit.project
+        key = (project, file.filename)
+        self._check_refused((project, file.filename, file.sha256))
+        # Wait for a fetch of the same file in this process; then it is (usually) stored.
+        acquired = self.fetching.acquire(key, timeout=max(30.0, 3 * self.upstream.timeout))
+        release = (lambda: self.fetching.release(key)) if acquired else (lambda: None)
+        try:
+            stored = self.cache.get_file(project, file.filename)
+            if stored is not None:
+                if stored.sha256 != file.sha256:
+                    raise NotFound(f"File {file.filename!r} not found")
+                release()
+                return stored
+            download = self.upstream.open_file(file.url)
+        except BaseException:
+            release()
+            raise
+        tee = Tee(
+            self.pipeline,
+            self.max_unpacked_size,
+            parsed,
+            file,
+            download,
+            lambda message: self._refuse((project, file.filename, file.sha256), message),
+            release,
+        )
+        if not stream:
+            return tee.consume()
+        tee.prime()
+        return Proxied(body=tee, size=tee.expected_size, etag=file.sha256)
+
+    # -- refused files -------------------------------------------------------------------
+
+    def _refuse(self, file: tuple[str, str, str], message: str) -> None:
+        """Remember a refused (project, filename, sha256) for a while: later requests get a 502 at once."""
+        until = time.monotonic() + max(30.0, self.upstream.page_ttl)
+        with self._lock:
+            self._refused[file] = (until, message)
+            if len(self._refused) > _MEMO_LIMIT:
+                now = time.monotonic()
+                self._refused = {k: v for k, v in self._refused.items() if v[0] > now}
+
+    def _check_refused(self, file: tuple[str, str, str]) -> None:
+        with self._lock:
+            refused = self._refused.get(file)
+        if refused is not None and refused[0] > time.monotonic():
+            raise UpstreamError(refused[1])
+
+
+def _parse(permit: UpstreamPermit, file: UpstreamFile) -> ParsedFilename | None:
+    """The upstream file's name parts, if it is a distribution of exactly this project (an
+    upstream file is never stored under another project's name)."""
+    try:
+        parsed = parse_filename(file.filename)
+    except InvalidUpload:
+        return None
+    return parsed if parsed.project == permit.project else None
