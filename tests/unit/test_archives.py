@@ -211,6 +211,16 @@ def test_zip_layout_accepts_wheels_from_zipfile() -> None:
     layout(hostile.zip_bytes([]))
 
 
+def test_zip_layout_accepts_a_zip64_end_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(zipfile, "ZIP_FILECOUNT_LIMIT", 2)  # zipfile then writes the ZIP64 records
+    data = hostile.zip_bytes([(f"m{index}", b"x") for index in range(5)])
+    assert data[-42:-38] == b"PK\x06\x07"  # the ZIP64 locator, right before the end record
+    layout(data)
+    with pytest.raises(InvalidUpload, match="counts 4 entries"):
+        at = data.rindex(b"PK\x06\x06")
+        layout(data[: at + 24] + (4).to_bytes(8, "little") * 2 + data[at + 40 :])
+
+
 def test_zip_layout_accepts_zip64() -> None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
