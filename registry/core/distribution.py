@@ -3,7 +3,10 @@
 Each check raises ``InvalidUpload`` with a message a person understands (twine shows it).
 Filenames, names and versions go through ``packaging``; the archive is opened with the
 standard library and read with bounded sizes, so a zip or gzip bomb is refused without being
-unpacked.
+unpacked. Uploads get every check the public index makes (``inspect_upload``: zip framing in
+``zip_layout``, member paths and kinds in ``archives``, core metadata in ``core_metadata``), in
+the same single pass over the archive; files cached from upstream or found by ``rebuild`` were
+accepted once and are read leniently (``inspect_distribution``). docs/uploads.md lists the rules.
 """
 
 from __future__ import annotations
