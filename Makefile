@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8080
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint typecheck pytest venv dev-venv node-tools lock bench docs clean
+.PHONY: run test lint typecheck pytest venv dev-venv node-tools poetry lock bench soak docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +23,17 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --ignore-scripts
 	touch $@
 
+# poetry, for the end-to-end publish tests, in a virtualenv of its own: in the dev one its
+# dependencies would fight the pinned test tools'.
+POETRY := $(VENV)/poetry/bin/poetry
+$(POETRY): | $(BIN)/python
+	$(PYTHON) -m venv $(VENV)/poetry
+	$(VENV)/poetry/bin/pip install -q poetry==2.5.1
+
 venv: $(VENV)/.runtime
 dev-venv: $(VENV)/.dev
 node-tools: node_modules/.installed
+poetry: $(POETRY)
 
 # The container installs requirements.lock: every package, exact version and hash.
 lock: dev-venv
@@ -45,7 +53,7 @@ lint: dev-venv
 typecheck: dev-venv
 	$(BIN)/mypy
 
-pytest: dev-venv node-tools
+pytest: dev-venv node-tools poetry
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
@@ -55,6 +63,10 @@ docs: venv
 
 bench: dev-venv
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# Uploads, reads and 200 slow clients at once, 3 minutes per shipped configuration.
+soak: dev-venv
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache node_modules

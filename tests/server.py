@@ -16,6 +16,7 @@ import requests
 
 from registry.access.passwords import hash_password
 from registry.config import load_config
+from registry.serving import WORKER_CLASS
 from tests.backends import Backends as Services
 from tests.processes import stop_group
 
@@ -85,7 +86,7 @@ class RegistryServer:
             str(BIN / "gunicorn"),
             "--bind", f"127.0.0.1:{self.port}",
             "--workers", str(self.workers),
-            "--worker-class", "gthread",
+            "--worker-class", WORKER_CLASS,  # the worker both shipped configurations use
             "--threads", "4",
             "--access-logfile", str(self.access_log),
             "--error-logfile", str(self.error_log),

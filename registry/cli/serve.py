@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import click
 
+from .. import serving
 from ..config import CONFIG_ENV
 from ..core.app import Registry, ensure_admin
 from ..errors import RegistryError
-from ..log import gunicorn_logger_class
 from .base import DEFAULT_PORT, cli, config_argument, load_registry
 
 
@@ -35,32 +34,7 @@ def serve(config: str | None, host: str, port: int | None, workers: int, threads
     _greet(registry, generated, f"http://{host}:{port}/")
     if config:
         os.environ[CONFIG_ENV] = str(Path(config).resolve())
-    _run_gunicorn({
-        "bind": f"{host}:{port}",
-        "workers": workers,
-        "threads": threads,
-        "worker_class": "gthread",
-        "accesslog": "-",
-        "logger_class": gunicorn_logger_class(),  # log.format: text or JSON lines
-        "graceful_timeout": 20,
-    })  # fmt: skip
-
-
-def _run_gunicorn(options: dict[str, Any]) -> None:
-    """Serve ``create_app()`` with gunicorn and ``options`` (returns when gunicorn stops)."""
-    from gunicorn.app.base import BaseApplication
-
-    class Server(BaseApplication):
-        def load_config(self) -> None:
-            for key, value in options.items():
-                self.cfg.set(key, value)
-
-        def load(self) -> Any:
-            from .. import create_app
-
-            return create_app()
-
-    Server().run()
+    serving.run(serving.gunicorn_options(f"{host}:{port}", workers, threads))
 
 
 def _greet(registry: Registry, generated: str | None, base: str) -> None:

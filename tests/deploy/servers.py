@@ -1,5 +1,5 @@
-"""Real processes for the deployment tests: gunicorn with gunicorn.conf.py, a fake Cloud Run
-Admin API, and the Firebase Hosting emulator in front of the app.
+"""Real processes for the deployment tests: gunicorn with gunicorn.conf.py (or as ``registry
+serve`` runs it), a fake Cloud Run Admin API, and the Firebase Hosting emulator in front of the app.
 
 Every start polls a ready check and fails (never skips) with the process's log when it does not
 come up. Everything listens on 127.0.0.1 only.
@@ -75,7 +75,7 @@ class Process:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int | None:
         """Signal the process group we started, wait, and kill it if it does not stop."""
         return stop_group(self.process, sig, timeout)
 
@@ -137,6 +137,19 @@ def start_gunicorn(tmp: Path, settings: Mapping[str, str], name: str = "gunicorn
         **settings,
     )
     command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "main:app"]
+    server = spawn(name, command, tmp / f"{name}.log", env)
+    server.url = f"http://127.0.0.1:{port}"
+    wait_until(server, answers_200(server.url + "/health"), timeout=60)
+    return server
+
+
+def start_serve(tmp: Path, settings: Mapping[str, str], name: str = "serve") -> Process:
+    """``python -m registry serve`` (what ``make run`` starts) on a free loopback port."""
+    port = free_port()
+    env = child_env(
+        REGISTRY_STORAGE_DIR=str(tmp / "packages"), REGISTRY_DB_PATH=str(tmp / "registry.sqlite3"), **settings
+    )
+    command = [sys.executable, "-m", "registry", "serve", "--port", str(port)]
     server = spawn(name, command, tmp / f"{name}.log", env)
     server.url = f"http://127.0.0.1:{port}"
     wait_until(server, answers_200(server.url + "/health"), timeout=60)

@@ -234,7 +234,7 @@ def test_cloudbuild_test_step_runs_the_suite_with_the_emulators_but_not_node() -
     )
     assert "openjdk-17-jdk" in install  # one of the JDKs the emulator package depends on
     # Not `make pytest`: that installs the Node tools first, and this image has no Node.
-    assert script[-2:] == ["make lint typecheck", ".venv/bin/python -m pytest ${_TEST_ARGS}"]
+    assert script[-2:] == ["make lint typecheck poetry", ".venv/bin/python -m pytest ${_TEST_ARGS}"]
     assert substitutions()["_TEST_ARGS"] == '-m "not hosting"'
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from gunicorn.glogging import Logger
 
+from registry.serving import WORKER_CLASS, gunicorn_options
+
 from .servers import ROOT, Users, basic_auth, start_gunicorn
 
 
@@ -25,7 +27,7 @@ def conf(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, object]:
 def test_defaults_suit_cloud_run(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = conf(monkeypatch, PORT="9123")
     assert settings["bind"] == "127.0.0.1:9123"  # the Dockerfile sets HOST=0.0.0.0
-    assert (settings["worker_class"], settings["workers"], settings["threads"]) == ("gthread", 1, 8)
+    assert (settings["worker_class"], settings["workers"], settings["threads"]) == (WORKER_CLASS, 1, 8)
     assert settings["graceful_timeout"] < 10  # Cloud Run kills 10 s after SIGTERM
     assert settings["preload_app"] is False
     assert settings["control_socket_disable"] is True
@@ -101,3 +103,17 @@ def test_sigterm_finishes_the_request_in_flight_then_exits(tmp_path: Path) -> No
         assert time.monotonic() - stopped_at < 10, "Cloud Run would have killed it"
     finally:
         server.stop(signal.SIGKILL)
+
+
+def test_the_container_and_make_run_share_their_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    """gunicorn.conf.py and ``registry serve`` both take registry.serving's options: only the
+    address, the worker and thread counts and the front end's forwarded-for trust differ."""
+    container = conf(monkeypatch, PORT="9123")
+    shared = gunicorn_options("127.0.0.1:9123", 1, 8)
+    assert container["forwarded_allow_ips"] == "*"  # Cloud Run's front end
+    for name, value in shared.items():
+        if name == "logger_class":
+            assert container[name].__name__ == value.__name__  # type: ignore[attr-defined]
+        else:
+            assert container[name] == value, name
+    assert shared["worker_class"] == WORKER_CLASS and shared["graceful_timeout"] < 10
