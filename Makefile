@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8080
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint typecheck pytest venv dev-venv node-tools poetry lock bench soak docs clean
+.PHONY: run test lint typecheck pytest venv dev-venv node-tools poetry test-services lock bench soak docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(VENV)/.runtime: requirements.txt | $(BIN)/python
 	$(BIN)/pip install -q -r requirements.txt
 	touch $@
 
-$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+$(VENV)/.dev: requirements.txt requirements-dev.txt requirements-aws.txt requirements-azure.txt | $(BIN)/python
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
@@ -29,6 +29,16 @@ POETRY := $(VENV)/poetry/bin/poetry
 $(POETRY): | $(BIN)/python
 	$(PYTHON) -m venv $(VENV)/poetry
 	$(VENV)/poetry/bin/pip install -q poetry==2.5.1
+
+# moto's server (the S3 emulator of the tests) in a venv of its own: its dependencies would
+# otherwise pin the registry's. Azurite (Azure Blob) comes with node_modules.
+MOTO_VENV := $(HOME)/.cache/moto-venv
+
+$(MOTO_VENV)/bin/moto_server:
+	$(PYTHON) -m venv $(MOTO_VENV)
+	$(MOTO_VENV)/bin/pip install -q 'moto[server]==5.2.5'
+
+test-services: $(MOTO_VENV)/bin/moto_server
 
 venv: $(VENV)/.runtime
 dev-venv: $(VENV)/.dev
@@ -53,12 +63,12 @@ lint: dev-venv
 typecheck: dev-venv
 	$(BIN)/mypy
 
-pytest: dev-venv node-tools poetry
+pytest: dev-venv node-tools poetry test-services
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
-docs: venv
+docs: dev-venv  # the cloud backends' libraries too: their settings are documented
 	$(BIN)/python -m registry config-docs > docs/configuration.md
 
 bench: dev-venv

@@ -14,7 +14,8 @@ import requests
 from tests.distributions import Dist, sdist_bytes, wheel_bytes
 from tests.server import ADMIN, RegistryServer, base_settings
 
-pytest_plugins = ["tests.emulators"]  # Firestore and GCS emulators, started on first use
+# Emulators, started on first use: Firestore and GCS; moto (S3) and Azurite (Azure Blob).
+pytest_plugins = ["tests.emulators", "tests.cloud_emulators"]
 
 # From ../shared/TEST-SERVICES.md: keep google-auth off the metadata server and pip on the
 # registry under test only.

@@ -62,8 +62,8 @@ class Emulator:
         except OSError:
             return "(no log)"
 
-    def wait_ready(self, path: str) -> None:
-        """Poll ``GET path`` until it answers 200; fail naming the emulator and its log."""
+    def wait_ready(self, path: str, statuses: tuple[int, ...] = (200,)) -> None:
+        """Poll ``GET path`` until it answers one of ``statuses``; fail naming the emulator and its log."""
         deadline = time.monotonic() + READY_TIMEOUT
         url = f"http://{self.host}{path}"
         while time.monotonic() < deadline:
@@ -75,8 +75,11 @@ class Emulator:
                 )
             try:
                 with urllib.request.urlopen(url, timeout=2) as answer:
-                    if answer.status == 200:
+                    if answer.status in statuses:
                         return
+            except urllib.error.HTTPError as exc:
+                if exc.code in statuses:
+                    return
             except (urllib.error.URLError, OSError):
                 pass
             time.sleep(0.1)

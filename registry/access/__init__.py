@@ -31,7 +31,7 @@ def access_class(name: str) -> type[AccessBackend]:
 
     :raises ConfigError: no backend has that name.
     """
-    cls: type[AccessBackend] = load_backend_class("pypi.auth", BACKENDS, name)
+    cls: type[AccessBackend] = load_backend_class("pypi.auth", BACKENDS, name, AccessBackend)
     return cls
 
 

@@ -23,7 +23,7 @@ def cache_class(name: str) -> type[Cache]:
 
     :raises ConfigError: no backend has that name.
     """
-    cls: type[Cache] = load_backend_class("pypi.db", BACKENDS, name)
+    cls: type[Cache] = load_backend_class("pypi.db", BACKENDS, name, Cache)
     return cls
 
 

@@ -224,7 +224,11 @@ def settings_markdown(extra: Iterable[Setting] = ()) -> str:
         "| key | environment variable | default | meaning |",
         "| --- | --- | --- | --- |",
     ]
+    seen: set[str] = set()
     for setting in (*SETTINGS, *extra):
+        if setting.key in seen:  # a key several backends read (storage.bucket) is listed once
+            continue
+        seen.add(setting.key)
         default = f"`{setting.default}`" if setting.default else "(empty)"
         lines.append(f"| `{setting.key}` | `{setting.env_var}` | {default} | {setting.help} |")
     return "\n".join(lines) + "\n"

@@ -110,6 +110,26 @@ def choice(*allowed: str) -> Parser:
     return parse
 
 
+def backend_choice(*names: str) -> Parser:
+    """One of ``names`` (any case), or a dotted path to a class of one's own, which is
+    imported and checked only when the backend is loaded (``registry.backends``).
+
+    >>> backend_choice("config", "db")("mypkg.access:LdapAccess"), backend_choice("db")(" DB ")
+    ('mypkg.access:LdapAccess', 'db')
+    """
+
+    def parse(value: str) -> str:
+        text = value.strip()
+        if "." in text or ":" in text:
+            return text
+        if text.lower() not in names:
+            raise ValueError(f"choose one of {', '.join(names)}, or name a class as 'package.module:Class'")
+        return text.lower()
+
+    parse.choices = names  # type: ignore[attr-defined]
+    return parse
+
+
 PSEUDO_GROUPS = ("everyone", "authenticated", "admin")
 # User and group names: what a config key, a Firestore document id and basic auth all accept.
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._@+-]{0,99}")

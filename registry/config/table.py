@@ -12,6 +12,7 @@ from types import MappingProxyType
 
 from .parsers import (
     Parser,
+    backend_choice,
     choice,
     parse_base_url,
     parse_bool,
@@ -47,15 +48,22 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("pypi.storage", "file", parse_text, "Where package files live: `file` or `gcs`."),
+    Setting(
+        "pypi.storage",
+        "file",
+        parse_text,
+        "Where package files live: `file`, `gcs`, `s3` or `azure-blob`, or a class of your own as "
+        "`package.module:Class` (docs/extending.md).",
+    ),
     Setting("pypi.db", "sqlite", parse_text, "Where metadata lives: `sqlite` or `firestore`."),
     Setting(
         "pypi.auth",
         "db",
-        choice("config", "db"),
+        backend_choice("config", "db"),
         "Where users, groups and project permissions live: `config` (only the `user.*`, "
         "`group.*` and `package.*` lines) or `db` (those lines plus the database, managed with "
-        "`python -m registry user|group|perm`). API tokens always live in the database.",
+        "`python -m registry user|group|perm`), or a class of your own as "
+        "`package.module:Class`. API tokens always live in the database.",
     ),
     Setting(
         "pypi.default_read",

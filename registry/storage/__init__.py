@@ -13,6 +13,8 @@ from .base import Storage, StoredObject
 BACKENDS: dict[str, str] = {
     "file": "registry.storage.local:FileStorage",  # a local directory: the embedded default
     "gcs": "registry.storage.gcs:GCSStorage",  # Google Cloud Storage
+    "s3": "registry.storage.s3:S3Storage",  # AWS S3 or an S3-compatible store (requirements-aws.txt)
+    "azure-blob": "registry.storage.azure_blob:AzureBlobStorage",  # Azure Blob (requirements-azure.txt)
 }
 
 
@@ -21,7 +23,7 @@ def storage_class(name: str) -> type[Storage]:
 
     :raises ConfigError: no backend has that name.
     """
-    cls: type[Storage] = load_backend_class("pypi.storage", BACKENDS, name)
+    cls: type[Storage] = load_backend_class("pypi.storage", BACKENDS, name, Storage)
     return cls
 
 

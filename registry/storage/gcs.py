@@ -43,10 +43,11 @@ from google.auth import exceptions as auth_errors
 from google.cloud import storage
 from google.cloud.storage import exceptions as storage_errors
 
-from ..config import Config, Setting, parse_bool, parse_int, parse_text
+from ..config import Config, Setting, parse_text
 from ..errors import AlreadyExists, BackendUnavailable, ConfigError, NotFound
 from .base import STAGING_PREFIX, Storage, StoredObject
 from .gcs_stream import BlobStream
+from .options import BUCKET, PREFIX, REDIRECT_SECONDS, REDIRECT_URLS
 
 #: Custom metadata kept on the object itself; GCS allows 8 KiB of keys and values in total.
 INLINE_META_BYTES = 7 * 1024
@@ -56,18 +57,6 @@ READ_CHUNK = 2 * 1024 * 1024  # bytes per ranged GET while streaming a download
 UPLOAD_CHUNK = 8 * 1024 * 1024  # resumable upload chunk: the memory one upload holds at a time
 SPOOL_BYTES = 16 * 1024 * 1024  # a source copied before upload stays in memory up to this
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]")
-
-
-def parse_prefix(value: str) -> str:
-    """An object name prefix: no leading slash, ending in one when not empty.
-
-    >>> parse_prefix("registry"), parse_prefix("")
-    ('registry/', '')
-    """
-    text = value.strip()
-    if text.startswith("/"):
-        raise ValueError("must not start with '/'")
-    return text if not text or text.endswith("/") else text + "/"
 
 
 def meta_bytes(meta: Mapping[str, str]) -> int:
@@ -80,32 +69,16 @@ class GCSStorage(Storage):
     direct_uploads = True
 
     settings = (
-        Setting("storage.bucket", "", parse_text, "`gcs` storage: the bucket (required)."),
-        Setting(
-            "storage.prefix",
-            "",
-            parse_prefix,
-            "`gcs` storage: a folder for every object name, so registries can share a bucket.",
-        ),
+        BUCKET,
+        PREFIX,
         Setting(
             "storage.project",
             "",
             parse_text,
             "`gcs` storage: the Google Cloud project (empty: from the environment).",
         ),
-        Setting(
-            "storage.redirect_urls",
-            "false",
-            parse_bool,
-            "`gcs` storage: answer downloads with a redirect to a short-lived signed URL instead of "
-            "streaming through the app (index pages still link the app's stable URLs).",
-        ),
-        Setting(
-            "storage.redirect_seconds",
-            "300",
-            parse_int,
-            "`gcs` storage: how long a signed download URL stays valid.",
-        ),
+        REDIRECT_URLS,
+        REDIRECT_SECONDS,
         Setting(
             "storage.signing_key_file",
             "",

@@ -322,11 +322,14 @@ def test_gcloudignore_uploads_what_the_build_needs() -> None:
     assert "node_modules/" in gitignored and ".venv/" in gitignored
 
 
-def test_firebase_tools_are_pinned_and_installed_by_make_test() -> None:
+def test_node_tools_are_pinned_and_installed_by_make_test() -> None:
+    """The Firebase CLI, and Azurite (Azure Blob emulator; 3.36+ needs Node 21, we have 20)."""
+    pins = {"firebase-tools": "15.34.2", "azurite": "3.35.0"}
     package = json.loads(_text("package.json"))
-    assert package["devDependencies"] == {"firebase-tools": "15.34.2"}
+    assert package["devDependencies"] == pins
     lock = json.loads(_text("package-lock.json"))
-    assert lock["packages"]["node_modules/firebase-tools"]["version"] == "15.34.2"
+    for name, version in pins.items():
+        assert lock["packages"][f"node_modules/{name}"]["version"] == version
     makefile = _text("Makefile")
     assert re.search(r"^pytest: .*node-tools", makefile, re.M)
     assert "npm ci" in makefile
@@ -439,3 +442,15 @@ def test_dockerfile_listens_where_cloud_run_sends_traffic() -> None:
     env = " ".join(args for instruction, args in dockerfile() if instruction == "ENV")
     assert "PORT=8080" in env and "HOST=0.0.0.0" in env
     assert ("EXPOSE", "8080") in dockerfile()
+
+
+def test_the_cloud_run_image_carries_only_what_gcp_needs() -> None:
+    """Other clouds' libraries are optional installs, pinned in files of their own, and tested."""
+    for image_file in ("requirements.txt", "requirements.lock"):
+        text = _text(image_file).lower()
+        assert "boto" not in text and "azure" not in text, image_file
+    assert re.search(r"^boto3==", _text("requirements-aws.txt"), re.M)
+    assert re.search(r"^azure-storage-blob==", _text("requirements-azure.txt"), re.M)
+    dev = _text("requirements-dev.txt").splitlines()
+    assert "-r requirements-aws.txt" in dev and "-r requirements-azure.txt" in dev
+    assert re.search(r"^pytest: .*test-services", _text("Makefile"), re.M)
