@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8080
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint typecheck pytest venv dev-venv node-tools poetry test-services lock bench soak docs clean
+.PHONY: run test lint typecheck pytest venv dev-venv node-tools poetry test-services mariadb browser lock bench soak docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(VENV)/.runtime: requirements.txt | $(BIN)/python
 	$(BIN)/pip install -q -r requirements.txt
 	touch $@
 
-$(VENV)/.dev: requirements.txt requirements-dev.txt requirements-aws.txt requirements-azure.txt | $(BIN)/python
+$(VENV)/.dev: requirements.txt requirements-dev.txt requirements-aws.txt requirements-azure.txt requirements-sql.txt | $(BIN)/python
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
@@ -30,15 +30,26 @@ $(POETRY): | $(BIN)/python
 	$(PYTHON) -m venv $(VENV)/poetry
 	$(VENV)/poetry/bin/pip install -q poetry==2.5.1
 
-# moto's server (the S3 emulator of the tests) in a venv of its own: its dependencies would
-# otherwise pin the registry's. Azurite (Azure Blob) comes with node_modules.
+# Services the tests start that the machine image lacks. moto's server (S3 and DynamoDB
+# emulator) in a venv of its own: its dependencies would otherwise pin the registry's; a failed
+# install leaves no half venv behind. MariaDB from Debian's packages (tests/db_services.py;
+# PostgreSQL is on the image). Azurite (Azure Blob) comes with node_modules.
 MOTO_VENV := $(HOME)/.cache/moto-venv
 
 $(MOTO_VENV)/bin/moto_server:
-	$(PYTHON) -m venv $(MOTO_VENV)
-	$(MOTO_VENV)/bin/pip install -q 'moto[server]==5.2.5'
+	rm -rf $(MOTO_VENV) && $(PYTHON) -m venv $(MOTO_VENV)
+	$(MOTO_VENV)/bin/pip install -q 'moto[server]==5.2.5' || { rm -rf $(MOTO_VENV); exit 1; }
 
-test-services: $(MOTO_VENV)/bin/moto_server
+mariadb:
+	@if ! command -v mariadb-install-db >/dev/null || ! test -x /usr/sbin/mariadbd; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q mariadb-server; fi
+
+test-services: mariadb $(MOTO_VENV)/bin/moto_server
+
+# Debian's Chromium and its driver, for the web UI's browser tests (tests/browser); as root, once.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; }
 
 venv: $(VENV)/.runtime
 dev-venv: $(VENV)/.dev
@@ -63,7 +74,7 @@ lint: dev-venv
 typecheck: dev-venv
 	$(BIN)/mypy
 
-pytest: dev-venv node-tools poetry test-services
+pytest: dev-venv node-tools poetry test-services browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest

@@ -163,8 +163,29 @@ def endpoints(server: Server, corpus: Corpus) -> list[Endpoint]:
     for key, path, count, field_name in pages:
         found.append(Endpoint(f"{key}-html", base + path, HTML, _count_links(count)))
         found.append(Endpoint(f"{key}-json", base + path, JSON, _count_json(field_name, count)))
+    for key, project, count in (
+        ("ui-project", corpus.sample_project, 2),
+        ("ui-big", corpus.big_project, spec.big_versions),
+    ):
+        ui_path = server.ui_project_path(project)
+        if ui_path:
+            found.append(Endpoint(f"{key}-html", base + ui_path, HTML, _ui_page(count)))
     found.append(download_endpoint(server, corpus))
     return found
+
+
+def _ui_page(minimum: int) -> Callable[[procs.Answer], str | None]:
+    """A web UI project page: its release history and at least ``minimum`` links."""
+
+    def check(answer: procs.Answer) -> str | None:
+        if answer.status != 200 or not answer.content_type.startswith(HTML):
+            return f"answered {answer.status} {answer.content_type!r}"
+        if b"Release history" not in answer.body:
+            return "no release history on the page"
+        found = answer.body.count(b"href=")
+        return None if found >= minimum else f"lists {found} links, expected {minimum}"
+
+    return check
 
 
 def download_endpoint(server: Server, corpus: Corpus) -> Endpoint:

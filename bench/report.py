@@ -40,6 +40,15 @@ def rows(big_versions: int) -> list[Row]:
             found.append(Row(f"{page}-{fmt}:p50", f"{name}, p50 ms", False, 2))
             found.append(Row(f"{page}-{fmt}:p99", f"{name}, p99 ms", False, 2))
             found.append(Row(f"{page}-{fmt}:cpu", f"{name}, server CPU µs/request", False, 0))
+    for page, label in (
+        ("ui-project", "web UI `/project/<project>/`"),
+        ("ui-big", "web UI `/project/<big>/`"),
+    ):
+        label = label.replace("<big>", f"<{big_versions}-version project>")
+        found.append(Row(f"{page}-html:rps", f"{label}, req/s", True, 0, False))
+        found.append(Row(f"{page}-html:p50", f"{label}, p50 ms", False, 2, False))
+        found.append(Row(f"{page}-html:p99", f"{label}, p99 ms", False, 2, False))
+        found.append(Row(f"{page}-html:cpu", f"{label}, server CPU µs/request", False, 0, False))
     for name, label in (
         ("rps", "req/s"),
         ("p50", "p50 ms"),
@@ -127,4 +136,26 @@ def targets(ours: Results, peers: Sequence[Results], big_versions: int) -> str:
     if pypicloud and "rss" in pypicloud.values and "rss" in ours.values:
         mine, theirs = ours.values["rss"], pypicloud.values["rss"]
         check("RSS no higher than pypicloud's", mine <= theirs, f"{mine:.0f} MiB vs {theirs:.0f} MiB")
+    return "\n".join(lines) + "\n"
+
+
+def ui_targets(ours: Results) -> str:
+    """The web UI's target: its project page within 25% of the simple page (req/s and CPU)."""
+    lines = []
+    for ui, simple, name in (
+        ("ui-project-html", "project-html", "`/project/<project>/`"),
+        ("ui-big-html", "big-html", "`/project/<big project>/`"),
+    ):
+        page, plain = ours.values.get(f"{ui}:rps"), ours.values.get(f"{simple}:rps")
+        if not page or not plain:
+            lines.append(f"- —: web UI {name} within 25% of its simple page: not measured")
+            continue
+        cpu, plain_cpu = ours.values.get(f"{ui}:cpu", 0.0), ours.values.get(f"{simple}:cpu", 0.0)
+        share = page / plain
+        detail = (
+            f"{page:,.0f} vs {plain:,.0f} req/s ({share:.0%}); CPU {cpu:,.0f} vs {plain_cpu:,.0f} µs/request"
+        )
+        lines.append(
+            f"- {'PASS' if share >= 0.75 else 'MISS'}: web UI {name} within 25% of its simple page: {detail}"
+        )
     return "\n".join(lines) + "\n"

@@ -128,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
             "Targets (first registry column vs the best peer):\n\n"
             + report.targets(ours_results[0], peer_results, spec.big_versions)
         )
+    if ours_results:
+        text.append("Web UI (first registry column):\n\n" + report.ui_targets(ours_results[0]))
     text.append("Servers:\n\n" + "".join(f"- {r.label} ({r.version}): `{r.command}`\n" for r in everything))
     notes = [
         f"- {r.label}, {key}: {note}\n"

@@ -78,6 +78,10 @@ class Server(ABC):
     def project_path(self, project: str) -> str:
         return f"{self.index_path}{project}/"
 
+    def ui_project_path(self, project: str) -> str | None:
+        """A web page for people about the project, if the server has one to compare."""
+        return None
+
     def install_spec(self) -> str:
         return "\n".join(self.requirements)
 
@@ -177,6 +181,9 @@ class Ours(Server):
     @property
     def cwd(self) -> Path:
         return REPO
+
+    def ui_project_path(self, project: str) -> str | None:
+        return f"/project/{project}/"
 
     def command(self) -> list[str]:
         bind = f"127.0.0.1:{self.port}"

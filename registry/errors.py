@@ -64,6 +64,12 @@ class Forbidden(RegistryError):
     """The caller is authenticated but not allowed to do this."""
 
 
+class HeldBack(Forbidden):
+    """An upstream file is held back by the release cooldown (``pypi.fallback_min_age``): 403,
+    a refusal by policy that says when the file becomes available (never a 404, which a cache
+    may keep by heuristic and which would hide the reason)."""
+
+
 class TooManyRequests(RegistryError):
     """Too many failed attempts; the client should wait ``retry_after`` seconds."""
 

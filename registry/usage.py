@@ -130,6 +130,10 @@ class _Probe:
             self.measure(f"GET /simple/ ({note})", lambda: client.get("/simple/"))
             self.measure(f"GET /simple/<project>/ ({note})", lambda: client.get(f"/simple/{project}/"))
             self.measure(f"GET /pypi/<project>/json ({note})", lambda: client.get(f"/pypi/{project}/json"))
+        for note in ("after a change", "unchanged"):  # the web UI's pages, as an anonymous visitor
+            self.measure(f"GET /project/<project>/ ({note})", lambda: client.get(f"/project/{project}/"))
+            self.measure(f"GET / ({note})", lambda: client.get("/"))
+            self.measure(f"GET /search/?q=<name> ({note})", lambda: client.get(f"/search/?q={project}"))
         filename = _wheel(project, "1.0")[0]
         found = self.cache.get_file(project_name(project), filename)  # type: ignore[attr-defined]
         url = found.url_path if found else f"/packages/{project}/missing/{filename}"

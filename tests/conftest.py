@@ -14,8 +14,9 @@ import requests
 from tests.distributions import Dist, sdist_bytes, wheel_bytes
 from tests.server import ADMIN, RegistryServer, base_settings
 
-# Emulators, started on first use: Firestore and GCS; moto (S3) and Azurite (Azure Blob).
-pytest_plugins = ["tests.emulators", "tests.cloud_emulators"]
+# Emulators and databases, started on first use: Firestore and GCS; moto (S3) and Azurite (Azure
+# Blob); PostgreSQL, MariaDB and moto served one request at a time (DynamoDB).
+pytest_plugins = ["tests.emulators", "tests.cloud_emulators", "tests.db_services"]
 
 # From ../shared/TEST-SERVICES.md: keep google-auth off the metadata server and pip on the
 # registry under test only.

@@ -32,6 +32,7 @@ class Dist:
     requires_python: str = ""
     summary: str = "A test package"
     extra_metadata: str = ""
+    description: str = "Long description of the test package."
 
     @property
     def module(self) -> str:
@@ -62,7 +63,7 @@ class Dist:
         text = "\n".join(lines) + "\n"
         if self.extra_metadata:
             text += self.extra_metadata
-        return text + "\nLong description of the test package.\n"
+        return text + "\n" + self.description + "\n"
 
 
 def _record_line(path: str, data: bytes) -> str:

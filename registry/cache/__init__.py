@@ -15,6 +15,8 @@ from .documents import DocumentStore
 BACKENDS: dict[str, str] = {
     "sqlite": "registry.cache.sqlite:SQLiteCache",  # one local file: the embedded default
     "firestore": "registry.cache.firestore:FirestoreCache",  # Google Cloud Firestore
+    "sql": "registry.cache.sql:SQLCache",  # PostgreSQL, MySQL/MariaDB or SQLite via SQLAlchemy
+    "dynamo": "registry.cache.dynamo:DynamoCache",  # Amazon DynamoDB
 }
 
 

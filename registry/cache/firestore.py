@@ -8,9 +8,11 @@ Documents (``<ns>`` is ``db.namespace``; see ``docs/firestore.md`` for costs per
   record again in the ``files`` map, so a project page is one read. Past ``chunk_bytes`` the
   records overflow into ``<ns>_projects/<project>/chunks/<n>`` documents, keeping each under
   Firestore's 1 MiB limit for projects with thousands of files.
-- ``<ns>_meta/index``: every project's display name, for ``/simple/`` in one read; its update
-  time is the index serial.
+- ``<ns>_index/<nn>``: every project's display name, split over 32 shard documents by a hash
+  of the name (``firestore_index``), for ``/simple/`` in one batched get of 32 documents; the
+  sum of their update times is the index serial.
 - ``<ns>_access/<kind>:<key>``: access data (see ``firestore_documents``).
+- ``<ns>_meta/catalog``: the project catalog the web UI searches (see ``firestore_catalog``).
 
 Every change is one atomic batched commit (a transaction without reads). Adds write blindly
 (field transforms, no read-modify-write), so parallel uploads to one project never contend;
@@ -33,6 +35,7 @@ from ..config import Config, Setting, parse_float, parse_text
 from ..errors import AlreadyExists, BackendUnavailable, ConfigError, NotFound
 from ..models import FileRecord, ProjectSummary
 from .base import Cache
+from .firestore_catalog import FirestoreCatalog
 from .firestore_documents import FirestoreDocuments
 from .firestore_encoding import (
     decode_record,
@@ -43,6 +46,7 @@ from .firestore_encoding import (
     parse_namespace,
     serial_of,
 )
+from .firestore_index import ProjectIndex
 
 T = TypeVar("T")
 
@@ -53,7 +57,7 @@ HEADER_CHUNK = "0"  # chunk 0 is the ``files`` map on the header itself
 REMOVE_ATTEMPTS = 20
 
 
-class FirestoreCache(FirestoreDocuments, Cache):
+class FirestoreCache(FirestoreDocuments, FirestoreCatalog, Cache):
     """Metadata in Firestore (or its emulator, when ``FIRESTORE_EMULATOR_HOST`` is set): file
     records here, access documents in ``FirestoreDocuments``, the client in ``FirestoreClient``."""
 
@@ -92,6 +96,8 @@ class FirestoreCache(FirestoreDocuments, Cache):
         self.serial_cache_seconds = serial_cache_seconds
         self.chunk_bytes = chunk_bytes
         self._serials: dict[str, tuple[float, int | None]] = {}
+        self.index = ProjectIndex(self)
+        self._adopted = False
 
     @classmethod
     def from_config(cls, config: Config) -> FirestoreCache:
@@ -115,12 +121,15 @@ class FirestoreCache(FirestoreDocuments, Cache):
     def _file(self, project: str, filename: str) -> Any:
         return self._collection("files").document(doc_id(f"{project}:{filename}"))
 
-    def _index(self) -> Any:
-        return self._collection("meta").document("index")
+    def _adopt_legacy_index(self) -> None:
+        """Once per process: move an index written by an earlier version into the shards."""
+        if not self._adopted:
+            self.index.adopt_legacy()
+            self._adopted = True
 
     def _forget_serial(self, *projects: str) -> None:
         with self._lock:
-            for project in projects:
+            for project in (*projects, ""):  # "": the index serial
                 self._serials.pop(project, None)
 
     # -- files --------------------------------------------------------------------------
@@ -158,15 +167,11 @@ class FirestoreCache(FirestoreDocuments, Cache):
         else:
             batch.set(self._chunk(project, chunk), {"files": {filename: encoded}}, merge=True)
         batch.set(self._header(project), update, merge=True)
-        batch.set(
-            self._index(),
-            {"projects": {project: {"d": display, "s": firestore.SERVER_TIMESTAMP}}},
-            merge=True,
-        )
+        self.index.add(batch, project, display)
         try:
             self._commit("add_file", batch)
         except BackendUnavailable as exc:
-            if isinstance(exc.__cause__, google_errors.Conflict):  # AlreadyExists is a Conflict
+            if isinstance(exc.__cause__, google_errors.AlreadyExists):  # not Aborted, also a Conflict
                 raise AlreadyExists(f"{filename} is already recorded") from exc.__cause__
             raise
         finally:
@@ -249,8 +254,7 @@ class FirestoreCache(FirestoreDocuments, Cache):
         for name, header in headers.items():
             header["chunks"] = {k: firestore.Increment(v) for k, v in header["chunks"].items()}
             batch.set(self._header(name), header, merge=True)
-        stamps = {name: {"s": firestore.SERVER_TIMESTAMP} for name in headers}
-        batch.set(self._index(), {"projects": stamps}, merge=True)
+        self.index.stamp(batch, headers)
 
     def remove_file(self, project: NormalizedName, filename: str) -> None:
         try:
@@ -282,13 +286,13 @@ class FirestoreCache(FirestoreDocuments, Cache):
         batch = db.batch()
         batch.delete(file_ref, option=db.write_option(exists=True))
         if not header.exists:  # cannot happen through this class; heal rather than fail
-            batch.set(self._index(), {"projects": {project: firestore.DELETE_FIELD}}, merge=True)
+            self.index.drop(batch, project)
         elif (current.get("count") or 0) <= 1:
             for other in current.get("chunks") or {}:
                 if other != HEADER_CHUNK:
                     batch.delete(self._chunk(project, other))
             batch.delete(self._header(project), option=db.write_option(last_update_time=header.update_time))
-            batch.set(self._index(), {"projects": {project: firestore.DELETE_FIELD}}, merge=True)
+            self.index.drop(batch, project)
         else:
             update: dict[str, Any] = {
                 "count": firestore.Increment(-1),
@@ -302,7 +306,7 @@ class FirestoreCache(FirestoreDocuments, Cache):
                 )
             guard = db.write_option(last_update_time=header.update_time)
             batch.update(self._header(project), update, option=guard)
-            batch.set(self._index(), {"projects": {project: {"s": firestore.SERVER_TIMESTAMP}}}, merge=True)
+            self.index.stamp(batch, [project])
         try:
             self._commit("remove_file", batch)
         except BackendUnavailable as exc:
@@ -311,16 +315,8 @@ class FirestoreCache(FirestoreDocuments, Cache):
             raise
 
     def list_projects(self) -> list[ProjectSummary]:
-        snapshot = self._get("list_projects", self._index())
-        projects: dict[str, dict[str, Any]] = (snapshot.to_dict() or {}).get("projects") or {}
-        return [
-            ProjectSummary(
-                name=NormalizedName(name),
-                display_name=entry.get("d") or name,
-                serial=serial_of(entry.get("s")),
-            )
-            for name, entry in projects.items()
-        ]
+        self._adopt_legacy_index()
+        return self.index.list()
 
     def project_serial(self, project: NormalizedName) -> int | None:
         if self.serial_cache_seconds > 0:
@@ -338,8 +334,17 @@ class FirestoreCache(FirestoreDocuments, Cache):
         return serial
 
     def index_serial(self) -> int:
-        snapshot = self._get("index_serial", self._index(), [])
-        return serial_of(snapshot.update_time) if snapshot.exists else 0
+        if self.serial_cache_seconds > 0:
+            with self._lock:
+                kept = self._serials.get("")  # "" is never a project name
+            if kept is not None and kept[0] > time.monotonic() and kept[1] is not None:
+                return kept[1]
+        self._adopt_legacy_index()
+        serial = self.index.serial()
+        if self.serial_cache_seconds > 0:
+            with self._lock:
+                self._serials[""] = (time.monotonic() + self.serial_cache_seconds, serial)
+        return serial
 
     def is_empty(self) -> bool:
         query = self._collection("files").limit(1).select([])

@@ -7,7 +7,9 @@ translates client library errors into ``BackendUnavailable`` at the edge.
 
 from __future__ import annotations
 
+import random
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,6 +19,9 @@ from google.auth import exceptions as auth_errors
 from google.cloud import firestore
 
 from ..errors import BackendUnavailable
+
+#: Commits of one batch that Firestore aborted (contention on a document) before giving up.
+COMMIT_ATTEMPTS = 6
 
 
 class FirestoreClient:
@@ -70,9 +75,18 @@ class FirestoreClient:
         return snapshot
 
     def _commit(self, operation: str, batch: Any) -> None:
+        """Commit a batch; one Firestore aborted under contention (nothing was applied) is
+        committed again, a few times, after a short random pause."""
         writes = len(batch)
-        with self._errors(operation):
-            batch.commit()
+        for attempt in range(COMMIT_ATTEMPTS):
+            try:
+                with self._errors(operation):
+                    batch.commit()
+                break
+            except BackendUnavailable as exc:
+                if not isinstance(exc.__cause__, google_errors.Aborted) or attempt == COMMIT_ATTEMPTS - 1:
+                    raise
+                time.sleep(random.uniform(0, min(1.0, 0.05 * 2**attempt)))
         self._count(operation, writes=writes)
 
     def reset_usage(self) -> dict[str, list[int]]:

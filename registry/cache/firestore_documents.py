@@ -50,7 +50,7 @@ class FirestoreDocuments(FirestoreClient, DocumentStore):
         try:
             self._commit("put_doc", batch)
         except BackendUnavailable as exc:
-            if isinstance(exc.__cause__, google_errors.Conflict):
+            if isinstance(exc.__cause__, google_errors.AlreadyExists):
                 raise AlreadyExists(f"{kind} {key!r} already exists") from exc.__cause__
             raise
 

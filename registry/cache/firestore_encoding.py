@@ -46,7 +46,8 @@ def serial_of(moment: datetime | None) -> int:
     """A timestamp as integer nanoseconds (a serial); 0 for None."""
     if moment is None:
         return 0
-    nanos = getattr(moment, "nanosecond", moment.microsecond * 1000)
+    # A timestamp read from a field has no ``nanosecond`` (it is 0): its microseconds count.
+    nanos = getattr(moment, "nanosecond", 0) or moment.microsecond * 1000
     return calendar.timegm(moment.utctimetuple()) * 1_000_000_000 + int(nanos)
 
 

@@ -224,11 +224,22 @@ def settings_markdown(extra: Iterable[Setting] = ()) -> str:
         "| key | environment variable | default | meaning |",
         "| --- | --- | --- | --- |",
     ]
-    seen: set[str] = set()
+    rows: dict[str, tuple[Setting, list[str]]] = {}
     for setting in (*SETTINGS, *extra):
-        if setting.key in seen:  # a key several backends read (storage.bucket) is listed once
+        if setting.key not in rows:
+            rows[setting.key] = (setting, [setting.help])
             continue
-        seen.add(setting.key)
-        default = f"`{setting.default}`" if setting.default else "(empty)"
-        lines.append(f"| `{setting.key}` | `{setting.env_var}` | {default} | {setting.help} |")
+        # A key several backends read (storage.bucket, db.url) is one row with each meaning.
+        first, meanings = rows[setting.key]
+        if setting.default != first.default:
+            meanings.append(f"{setting.help} (Default here: {_shown_default(setting)}.)")
+        elif setting.help not in meanings:
+            meanings.append(setting.help)
+    for setting, meanings in rows.values():
+        row = f"| `{setting.key}` | `{setting.env_var}` | {_shown_default(setting)} | {' '.join(meanings)} |"
+        lines.append(row)
     return "\n".join(lines) + "\n"
+
+
+def _shown_default(setting: Setting) -> str:
+    return f"`{setting.default}`" if setting.default else "(empty)"

@@ -73,6 +73,25 @@ def parse_size(value: str) -> int:
     return int(match.group(1)) * _SIZE_UNITS[match.group(2).lower()]
 
 
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_duration(value: str) -> int:
+    """Parse a duration into seconds: ``7d``, ``12h``, ``1d12h``, ``90m``, ``2w``, ``30s``, or a
+    plain number of seconds (``0`` turns a duration setting off).
+
+    >>> parse_duration("7d"), parse_duration("1d12h"), parse_duration("90")
+    (604800, 129600, 90)
+    """
+    text = value.strip().lower().replace(" ", "")
+    if text.isdigit():
+        return int(text)
+    parts = re.findall(r"(\d+)([smhdw])", text)
+    if not text or "".join(number + unit for number, unit in parts) != text:
+        raise ValueError("expected a duration such as 7d, 12h, 1d12h, 90m or a number of seconds")
+    return sum(int(number) * _DURATION_UNITS[unit] for number, unit in parts)
+
+
 def parse_list(value: str) -> tuple[str, ...]:
     """Split on whitespace and commas.
 

@@ -16,6 +16,7 @@ from .parsers import (
     choice,
     parse_base_url,
     parse_bool,
+    parse_duration,
     parse_float,
     parse_int,
     parse_list,
@@ -55,7 +56,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Where package files live: `file`, `gcs`, `s3` or `azure-blob`, or a class of your own as "
         "`package.module:Class` (docs/extending.md).",
     ),
-    Setting("pypi.db", "sqlite", parse_text, "Where metadata lives: `sqlite` or `firestore`."),
+    Setting(
+        "pypi.db",
+        "sqlite",
+        parse_text,
+        "Where metadata lives: `sqlite`, `sql`, `firestore` or `dynamo`, or a class of your own as "
+        "`package.module:Class`.",
+    ),
     Setting(
         "pypi.auth",
         "db",
@@ -153,6 +160,36 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         parse_list,
         "Project names never fetched from or redirected to upstream.",
+    ),
+    Setting(
+        "pypi.fallback_min_age",
+        "0",
+        parse_duration,
+        "Release cooldown: upstream files uploaded more recently than this (`7d`, `12h`, `1d12h`) "
+        "are left off project pages and refused at their URL (403, saying when they become "
+        "available); files already cached stay available. `0` turns it off. Needs "
+        "`pypi.fallback = cache`.",
+    ),
+    Setting(
+        "pypi.fallback_min_age_unknown",
+        "refuse",
+        choice("refuse", "allow"),
+        "Release cooldown: what to do with upstream files whose page gives no upload time "
+        "(PEP 503 HTML pages never do): `refuse` (held back until an admin releases them) or `allow`.",
+    ),
+    Setting(
+        "pypi.fallback_min_age_exempt",
+        "",
+        parse_list,
+        "Release cooldown: project names it does not apply to.",
+    ),
+    Setting(
+        "pypi.usage_flush_seconds",
+        "600",
+        parse_int,
+        "How often a process writes down which cached upstream files it served (for `python -m "
+        "registry prune --unused-days`): at most one write per project per interval, never one "
+        "per download. Files are remembered by day.",
     ),
     Setting(
         "pypi.max_file_size",

@@ -58,6 +58,15 @@ class FallbackSettings:
 
 
 @dataclass(frozen=True)
+class CooldownSettings:
+    """The release cooldown for upstream files (``pypi.fallback_min_age*``)."""
+
+    min_age: int  # seconds; 0: off
+    allow_unknown: bool  # files without an upstream upload time pass
+    exempt: frozenset[NormalizedName]
+
+
+@dataclass(frozen=True)
 class IndexCaching:
     """How long clients and a CDN may keep public index pages."""
 
@@ -94,6 +103,8 @@ class Settings:
     limits: Limits
     access: AccessDefaults
     fallback: FallbackSettings
+    cooldown: CooldownSettings
+    usage_flush_seconds: int
     index_caching: IndexCaching
     auth: AuthSettings
     log: LogSettings
@@ -115,6 +126,12 @@ class Settings:
                 pypi("allow_delete"),
             ),
             fallback=_fallback(pypi),
+            cooldown=CooldownSettings(
+                pypi("fallback_min_age"),
+                pypi("fallback_min_age_unknown") == "allow",
+                frozenset(canonicalize_name(name) for name in pypi("fallback_min_age_exempt")),
+            ),
+            usage_flush_seconds=pypi("usage_flush_seconds"),
             index_caching=IndexCaching(
                 pypi("index_max_age"), pypi("index_cdn_max_age"), pypi("index_stale_while_revalidate")
             ),

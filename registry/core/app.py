@@ -17,11 +17,23 @@ from dataclasses import dataclass, field
 from ..access import AccessControl, AccessStore, access_from_config
 from ..access.models import User
 from ..access.passwords import hash_password
+from ..access.sessions import Sessions
+from ..cache.catalog import catalog_store_of
 from ..config import Config
 from ..errors import AlreadyExists, ReadOnly, RegistryError
+from ..models import utcnow
+from .accounts import Accounts
+from .browse import Browse
+from .catalog import Catalog
+from .cooldown import Cooldown
 from .fallback import Fallback
 from .large_upload import LargeUploads
+from .lastuse import LastUse
 from .manage import Manager
+from .mirror import Mirror
+from .project_page import ProjectPages
+from .prune import Pruner
+from .readme import Descriptions
 from .reads import Reads
 from .rebuild import rebuild_if_empty
 from .sources import Sources
@@ -30,6 +42,16 @@ from .uploads import Uploads
 
 log = logging.getLogger("registry")
 ADMIN_PASSWORD_ENV = "REGISTRY_ADMIN_PASSWORD"
+
+
+@dataclass(frozen=True)
+class WebQueries:
+    """What the web UI asks beyond the simple API's queries."""
+
+    browse: Browse
+    project_pages: ProjectPages
+    accounts: Accounts
+    sessions: Sessions
 
 
 @dataclass
@@ -44,6 +66,10 @@ class Registry:
     uploads: Uploads
     large_uploads: LargeUploads
     manager: Manager
+    cooldown: Cooldown
+    mirror: Mirror
+    pruner: Pruner
+    web: WebQueries
     _started: bool = False
     _start_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -95,9 +121,14 @@ def build(config: Config) -> Registry:
     stores = Stores.from_config(config)
     access = access_from_config(config, stores.documents)
     permissions = access.permissions
-    fallback = Fallback.from_settings(
-        settings.fallback, stores.pipeline, stores.cache, settings.limits.max_unpacked_size
+    refresh = settings.auth.refresh_seconds
+    cooldown = Cooldown.from_settings(
+        settings.cooldown, settings.fallback.mode, stores.documents, permissions, refresh
     )
+    fallback = Fallback.from_settings(
+        settings.fallback, stores.pipeline, stores.cache, settings.limits.max_unpacked_size, cooldown
+    )
+    last_use = LastUse(stores.documents, settings.usage_flush_seconds)
     sources = Sources(stores.cache, settings.fallback, permissions.has_rules, enabled=fallback is not None)
     reads = Reads(
         stores.cache,
@@ -107,16 +138,31 @@ def build(config: Config) -> Registry:
         sources,
         fallback,
         verify_files=bool(settings.access.allow_overwrite),
+        last_use=last_use,
     )
     uploads = Uploads(permissions, stores.pipeline, stores.cache, settings.limits)
     large = LargeUploads(stores.storage, uploads, stores.cache, settings.limits)
     manager = Manager(stores.cache, stores.pipeline, permissions)
-    registry = Registry(config, stores, access, fallback, reads, uploads, large, manager)
-    if settings.fallback.mode != "none" and fallback is None:
-        log.warning("%s", registry.describe_fallback())
-    else:
-        log.info("%s", registry.describe_fallback())
+    mirror = Mirror(sources, fallback, stores.cache)
+    pruner = Pruner(stores.cache, stores.pipeline, last_use)
+    web = _web_queries(stores, access, reads)
+    registry = Registry(
+        config, stores, access, fallback, reads, uploads, large, manager, cooldown, mirror, pruner, web
+    )
+    level = logging.WARNING if settings.fallback.mode != "none" and fallback is None else logging.INFO
+    log.log(level, "%s", registry.describe_fallback())
     return registry
+
+
+def _web_queries(stores: Stores, access: AccessControl, reads: Reads) -> WebQueries:
+    """The web UI's queries, over the same reads as the simple API."""
+    limit = stores.limits.max_unpacked_size
+    return WebQueries(
+        Browse(reads, Catalog(stores.cache, catalog_store_of(stores.cache)), utcnow),
+        ProjectPages(reads, Descriptions(stores.storage, limit)),
+        Accounts(access.store),
+        Sessions(access.store, access.authenticator),
+    )
 
 
 def ensure_admin(store: AccessStore) -> str | None:

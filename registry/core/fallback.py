@@ -22,11 +22,14 @@ import threading
 import time
 from collections.abc import Callable
 
+from packaging.utils import canonicalize_version
+
 from ..cache import Cache
 from ..config.views import FallbackSettings
-from ..errors import InvalidUpload, NotFound, UpstreamError
+from ..errors import InvalidUpload, NotFound, NotSupported, UpstreamError
 from ..models import METADATA_SUFFIX, FileRecord, file_url_path
 from ..upstream import KeyedLocks, UpstreamFile, UpstreamIndex, UpstreamProject, redact
+from .cooldown import Cooldown
 from .distribution import ParsedFilename, parse_filename
 from .fetch import Tee, metadata_body
 from .listing import Link, Listing, Proxied, Redirect, Repository, Versioned
@@ -48,8 +51,10 @@ class Fallback:
         pipeline: FilePipeline,
         cache: Cache,
         max_unpacked_size: int,
+        cooldown: Cooldown,
     ) -> None:
         self.upstream = upstream
+        self.cooldown = cooldown
         self.mode = settings.mode
         self.pipeline = pipeline
         self.cache = cache
@@ -60,7 +65,12 @@ class Fallback:
 
     @classmethod
     def from_settings(
-        cls, settings: FallbackSettings, pipeline: FilePipeline, cache: Cache, max_unpacked_size: int
+        cls,
+        settings: FallbackSettings,
+        pipeline: FilePipeline,
+        cache: Cache,
+        max_unpacked_size: int,
+        cooldown: Cooldown,
     ) -> Fallback | None:
         """The fallback the ``pypi.fallback*`` settings describe, or None when it is off."""
         if settings.mode == "none" or not settings.url:
@@ -72,7 +82,7 @@ class Fallback:
             timeout=settings.timeout,
             page_ttl=settings.page_ttl,
         )
-        return cls(upstream, settings, pipeline, cache, max_unpacked_size)
+        return cls(upstream, settings, pipeline, cache, max_unpacked_size, cooldown)
 
     def describe(self) -> str:
         """One line for start-up: where the fallback goes (never with credentials)."""
@@ -104,8 +114,14 @@ class Fallback:
                 raise
             log.warning("Serving only the stored files of %r: %s", project, exc.message)
             return local()
+        held = self.cooldown.page_state(
+            project, upstream.serial, lambda: (f.upload_time for f in upstream.files)
+        )
         return Versioned(
-            ("fallback", project), (serial, upstream.serial), lambda: self._merge(permit, upstream), public
+            ("fallback", project),
+            (serial, upstream.serial, held),
+            lambda: self._merge(permit, upstream),
+            public,
         )
 
     def _merge(self, permit: UpstreamPermit, upstream: UpstreamProject) -> Listing:
@@ -129,13 +145,15 @@ class Fallback:
             Repository(tracks=(page_url,)) if mirrored else Repository(alternate_locations=(page_url,))
         )
         display_name = upstream.name or next((r.display_name for r in records), project)
-        return Listing.build(project, display_name, links.values(), repository)
+        return Listing.build(project, display_name, links.values(), repository, records)
 
     def _upstream_link(self, permit: UpstreamPermit, file: UpstreamFile) -> Link | None:
         """The link for an upstream file: here in cache mode (if verifiable), upstream otherwise."""
         parsed = _parse(permit, file)
-        if parsed is None:
-            return None
+        if parsed is None or self.cooldown.hold(
+            permit.project, file.filename, parsed.version, file.upload_time
+        ):
+            return None  # not this project's, or held back by the release cooldown
         if self.mode == "cache":
             if not file.sha256:
                 return None  # without a hash to check, the file cannot be cached safely
@@ -181,6 +199,7 @@ class Fallback:
         if wants_metadata and self.cache.get_file(permit.project, base) is not None:
             raise NotFound(f"File {filename!r} not found: {base} has no metadata file")
         file, parsed = self._find(permit, digest, base)
+        self.cooldown.check(permit.project, file.filename, parsed.version, file.upload_time)
         if self.mode == "redirect":
             return Redirect(redact(file.url) + (METADATA_SUFFIX if wants_metadata else ""))
         if wants_metadata:
@@ -243,6 +262,39 @@ class Fallback:
             return tee.consume()
         tee.prime()
         return Proxied(body=tee, size=tee.expected_size, etag=file.sha256)
+
+    # -- pre-seeding (python -m registry mirror) -----------------------------------------
+
+    def release_files(self, permit: UpstreamPermit, version: str) -> list[UpstreamFile]:
+        """The upstream's files of one version of the project (PEP 440 equality).
+
+        :raises NotFound | UpstreamError | UpstreamTimeout: no such project, or the upstream failed.
+        """
+        wanted = canonicalize_version(version)
+        return [
+            file
+            for file in self.upstream.project(permit.project).files
+            if (parsed := _parse(permit, file)) is not None
+            and canonicalize_version(str(parsed.version)) == wanted
+        ]
+
+    def fill(self, permit: UpstreamPermit, filename: str, sha256: str) -> FileRecord:
+        """Fetch one upstream file into the store as its first download would: the upstream
+        must list it with exactly this sha256, the bytes are checked against it, and the file is
+        stored with its core-metadata file through the same pipeline. The cooldown applies.
+
+        :raises NotFound: the upstream does not list this file with this sha256.
+        :raises HeldBack | UpstreamError | UpstreamTimeout: held back, or the fetch failed.
+        """
+        if self.mode != "cache":
+            raise NotSupported("Files are stored from the upstream only with pypi.fallback = cache")
+        file, parsed = self._find(permit, sha256, filename)
+        if file.sha256 != sha256:
+            raise NotFound(f"File {filename!r} not found with sha256 {sha256}")
+        self.cooldown.check(permit.project, file.filename, parsed.version, file.upload_time)
+        found = self._fetch(permit, file, parsed, stream=False)
+        assert isinstance(found, FileRecord)  # not streamed: stored, or the fetch raised
+        return found
 
     # -- refused files -------------------------------------------------------------------
 

@@ -104,12 +104,14 @@ class Repository:
 
 @dataclass(frozen=True)
 class Listing:
-    """A project page's content: its files in version order and where else it lives."""
+    """A project page's content: its files in version order and where else it lives.
+    ``records``: the stored records read to build it (the web UI shows their metadata)."""
 
     project: NormalizedName
     display_name: str
     links: tuple[Link, ...]
     repository: Repository = Repository()
+    records: tuple[FileRecord, ...] = ()
 
     @classmethod
     def build(
@@ -118,14 +120,15 @@ class Listing:
         display_name: str,
         links: Iterable[Link],
         repository: Repository = Repository(),
+        records: Iterable[FileRecord] = (),
     ) -> Listing:
-        return cls(project, display_name, tuple(sorted_files(links)), repository)
+        return cls(project, display_name, tuple(sorted_files(links)), repository, tuple(records))
 
     @classmethod
     def of_records(cls, project: NormalizedName, records: list[FileRecord]) -> Listing:
         """The page of files stored here."""
         display_name = sorted_files(records)[0].display_name if records else project
-        return cls.build(project, display_name, map(Link.of, records))
+        return cls.build(project, display_name, map(Link.of, records), records=records)
 
 
 class _Versioned(Protocol):

@@ -18,11 +18,16 @@ from typing import Any
 from ..access.transfer import KINDS as ACCESS_KINDS
 from ..errors import AlreadyExists, NotFound
 from ..models import FileRecord
+from .cooldown import RELEASE_KIND
+from .lastuse import USAGE_KIND
 from .pipeline import storage_meta
 from .rebuild import THREADS, first_files_first
 from .stores import Stores
 
 Step = Callable[[int], None]
+
+#: Every kind of document migrated: access data, cooldown releases, recorded uses.
+DOCUMENT_KINDS = (*ACCESS_KINDS, RELEASE_KIND, USAGE_KIND)
 
 
 def _no_progress(count: int) -> None:
@@ -70,7 +75,7 @@ def plan(source: Stores) -> MigrationPlan:
         for record in source.cache.list_files(project.name)
     }
     access = {
-        (kind, key): data for kind in ACCESS_KINDS for key, data in source.documents.list_docs(kind).items()
+        (kind, key): data for kind in DOCUMENT_KINDS for key, data in source.documents.list_docs(kind).items()
     }
     return MigrationPlan(sorted(source.storage.list_keys()), records, access)
 

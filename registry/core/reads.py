@@ -18,6 +18,7 @@ from ..errors import NotFound
 from ..models import METADATA_SUFFIX, FileRecord, ProjectSummary
 from ..storage import Storage
 from .fallback import Fallback
+from .lastuse import LastUse
 from .listing import Listing, Proxied, Redirect, StoredFile, Versioned
 from .pipeline import FilePipeline
 from .sources import Decision, Sources
@@ -36,6 +37,7 @@ class Reads:
         fallback: Fallback | None,
         *,
         verify_files: bool = False,
+        last_use: LastUse | None = None,
     ) -> None:
         self.cache = cache
         self.storage = storage
@@ -44,6 +46,7 @@ class Reads:
         self.sources = sources
         self.fallback = fallback
         self.verify_files = verify_files  # files can be replaced: check bytes before serving
+        self.last_use = last_use  # notes when cached upstream files are served (for prune)
 
     def index(self, caller: Identity) -> Versioned[list[ProjectSummary]]:
         """Every project the caller may read.
@@ -123,9 +126,16 @@ class Reads:
             if isinstance(found, Redirect):
                 return found
             if isinstance(found, Proxied):
+                self._used(project, filename)
                 return dataclasses.replace(found, public=public)
             record, wants_metadata = found, False
+        if record.origin and not wants_metadata:
+            self._used(project, record.filename)
         return self._stored(record, wants_metadata, public)
+
+    def _used(self, project: NormalizedName, filename: str) -> None:
+        if self.last_use is not None and not filename.endswith(METADATA_SUFFIX):
+            self.last_use.touch(project, filename)
 
     def _require_read(self, caller: Identity, project: NormalizedName, hidden: NotFound) -> bool:
         """Check the caller may read ``project``; whether everyone may (a shareable answer)."""

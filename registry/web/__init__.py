@@ -11,6 +11,7 @@ from flask import Flask, request
 from . import (
     access,
     caching,
+    cooldown,
     crosssite,
     errors,
     files,
@@ -21,6 +22,7 @@ from . import (
     manage,
     pathvalues,
     simple,
+    ui,
     upload,
 )
 from .common import core
@@ -43,6 +45,17 @@ def init_app(app: Flask) -> None:
     crosssite.init_app(app)  # writes a browser marks as cross-site: 403
     jsonbody.init_app(app)  # JSON endpoints: JSON content type (415), a body that parses (400)
     app.before_request(_start)
-    for blueprint in (simple.bp, upload.bp, upload_sessions_bp, files.bp, json_api.bp, manage.bp, health.bp):
+    blueprints = (
+        simple.bp,
+        upload.bp,
+        upload_sessions_bp,
+        files.bp,
+        json_api.bp,
+        manage.bp,
+        cooldown.bp,
+        health.bp,
+    )
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     access.init_app(app)
+    ui.init_app(app)

@@ -13,9 +13,15 @@ is cached unless a view asked for it. ``docs/caching.md`` lists every route with
 |         |                                           | stale-while-revalidate=C        |               |
 | private | any read answer when reads need a login   | private, no-cache               | Authorization |
 | never   | errors, uploads, management, health, rest | no-store                        |               |
+| page    | web UI pages, anonymous and public reads  | as ``index``, but max-age=0     | Cookie        |
+| session | web UI pages for a browser session, forms | private, no-store               | Cookie        |
 
 A, B and C are ``pypi.index_max_age``, ``pypi.index_cdn_max_age`` and
 ``pypi.index_stale_while_revalidate``: a new upload shows through the CDN within B + C seconds.
+Web UI pages (``registry.web.ui``) are ``page`` only for a request without a session cookie
+whose data every caller may read: the same bytes for everyone, so the CDN may share them like
+the simple pages (and a new upload shows within the same window). Anything rendered for a
+session, any form (it carries a CSRF token) and any answer that sets a cookie is ``session``.
 A file's URL contains the start of its sha256, so "immutable" stays true even if a file were
 ever replaced. Index pages carry an ETag, so revalidating them costs a 304.
 
@@ -33,7 +39,7 @@ from ..config.views import IndexCaching
 
 FILE_MAX_AGE = 365 * 24 * 3600
 NO_INDEX_CACHING = IndexCaching(0, 0, 0)
-POLICIES = ("file", "index", "private", "never")
+POLICIES = ("file", "index", "private", "never", "page", "session")
 
 
 def cache_control(policy: str, settings: IndexCaching = NO_INDEX_CACHING) -> str:
@@ -41,19 +47,26 @@ def cache_control(policy: str, settings: IndexCaching = NO_INDEX_CACHING) -> str
 
     >>> cache_control("index", IndexCaching(60, 60, 30))
     'public, max-age=60, s-maxage=60, stale-while-revalidate=30'
+    >>> cache_control("page", IndexCaching(60, 60, 30))
+    'public, max-age=0, s-maxage=60, stale-while-revalidate=30'
 
     :raises ValueError: unknown policy.
     """
     if policy == "file":
         return f"public, max-age={FILE_MAX_AGE}, immutable"
-    if policy == "index":
-        value = f"public, max-age={settings.max_age}, s-maxage={settings.cdn_max_age}"
+    if policy in ("index", "page"):
+        # A browser revalidates a UI page on every visit (a cheap 304, answered by the CDN), so
+        # a person who just uploaded sees it; installers keep the index pages A seconds.
+        max_age = settings.max_age if policy == "index" else 0
+        value = f"public, max-age={max_age}, s-maxage={settings.cdn_max_age}"
         stale = settings.stale_while_revalidate
         return value + (f", stale-while-revalidate={stale}" if stale else "")
     if policy == "private":
         return "private, no-cache"
     if policy == "never":
         return "no-store"
+    if policy == "session":
+        return "private, no-store"
     raise ValueError(f"unknown cache policy {policy!r}")
 
 
@@ -63,6 +76,8 @@ def apply_cache_policy(response: Response, policy: str) -> Response:
     response.headers["Cache-Control"] = cache_control(policy, settings)
     if policy == "private":
         response.vary.add("Authorization")
+    elif policy in ("page", "session"):
+        response.vary.add("Cookie")  # a session cookie changes the page (the signed-in user's)
     return response
 
 

@@ -39,7 +39,7 @@ STATUS_BY_ERROR: dict[type[errors.RegistryError], int] = {
     errors.UpstreamTimeout: 504,
 }
 
-JSON_BLUEPRINTS = {"manage", "json_api", "health", "tokens", "upload_sessions"}
+JSON_BLUEPRINTS = {"manage", "cooldown", "json_api", "health", "tokens", "upload_sessions"}
 
 
 def status_for(error: errors.RegistryError) -> int:

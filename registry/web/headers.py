@@ -3,9 +3,9 @@
 - ``X-Content-Type-Options: nosniff`` everywhere: a browser takes the declared type (package
   files are ``application/octet-stream``, metadata files ``text/plain``) and never guesses HTML
   or script from a file's bytes.
-- On HTML answers (the simple index's ``text/html`` and ``application/vnd.pypi.simple.v1+html``):
-  a Content-Security-Policy that allows nothing to load or run (the pages are plain links: no
-  script, style, image or form), and no framing (``frame-ancestors 'none'``, and
+- On HTML answers (the simple index, the web UI): a Content-Security-Policy under which no
+  script loads or runs at all; the web UI's one stylesheet, images (a README's, over https) and
+  forms to this registry are all it allows; and no framing (``frame-ancestors 'none'``, and
   ``X-Frame-Options: DENY`` for browsers that predate it), so no page can frame the registry to
   trick a click.
 """
@@ -15,7 +15,10 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.wrappers import Response
 
-CONTENT_SECURITY_POLICY = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
 
 
 def is_html(mimetype: str) -> bool:

@@ -1,4 +1,4 @@
-"""Health checks, and ``/``: a short page saying how to use the index.
+"""Health checks.
 
 ``/health`` checks every backend (readiness, as in pypicloud): Cloud Run's startup probe uses
 it, so a revision whose bucket or database is unusable never gets traffic, and the first
@@ -9,13 +9,11 @@ restart healthy instances (a restart cannot fix a backend and would add cold sta
 
 from __future__ import annotations
 
-from html import escape
-
 from flask import Blueprint, jsonify
 from werkzeug.wrappers import Response
 
 from .caching import apply_cache_policy
-from .common import core, public_base_url
+from .common import core
 
 bp = Blueprint("health", __name__)
 
@@ -37,23 +35,4 @@ def health() -> Response:
     healthy = all(value == "ok" for value in checks.values())
     response = jsonify({"status": "ok" if healthy else "error", **checks})
     response.status_code = 200 if healthy else 503
-    return apply_cache_policy(response, "never")
-
-
-@bp.get("/")
-def home() -> Response:
-    """Show the index and upload URLs with copy-paste commands."""
-    root = escape(public_base_url())
-    body = f"""<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>Python package registry</title></head>
-<body>
-<h1>Python package registry</h1>
-<p>Index: <code>{root}simple/</code> &middot; Upload: <code>{root}</code></p>
-<pre>pip install --index-url {root}simple/ NAME
-pip install --extra-index-url {root}simple/ NAME
-uv pip install --index-url {root}simple/ NAME
-twine upload --repository-url {root} -u USER dist/*</pre>
-</body></html>
-"""
-    response = Response(body, mimetype="text/html")
     return apply_cache_policy(response, "never")

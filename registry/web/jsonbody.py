@@ -1,7 +1,7 @@
 """JSON endpoints take JSON: the right content type, and a body that parses.
 
-The management, token and large-upload endpoints read JSON bodies. Two rules, checked before
-their views run:
+The management (cooldown releases included), token and large-upload endpoints read JSON
+bodies. Two rules, checked before their views run:
 
 - A request to them that declares any other content type is refused with 415, even with an
   empty body. A form or ``text/plain`` POST is the one kind of write a web page on another site
@@ -22,7 +22,7 @@ from werkzeug.exceptions import BadRequest, LengthRequired, UnsupportedMediaType
 from ..errors import InvalidRequest, TooLarge
 
 #: Blueprints whose writes take JSON bodies.
-JSON_BLUEPRINTS = frozenset({"manage", "tokens", "upload_sessions"})
+JSON_BLUEPRINTS = frozenset({"manage", "cooldown", "tokens", "upload_sessions"})
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: Their bodies are a few hundred bytes; a larger one is refused before it is read.
 MAX_JSON_BODY = 64 * 1024

@@ -1,4 +1,4 @@
-"""The Cache contract, run against every backend (``sqlite``, ``firestore`` on its emulator).
+"""The Cache contract, run against every backend and database in ``conftest.CACHE_TARGETS``.
 
 Only the public interface is used, so a backend passes by behaving, not by how it is built.
 """
@@ -12,9 +12,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from registry.cache import Cache
+from registry.cache import BACKENDS, Cache
 from registry.errors import AlreadyExists, NotFound
 from registry.models import FileRecord
+from tests.contract.conftest import CACHE_TARGETS
 
 
 def record(project: str = "demo", version: str = "1.0", filename: str = "", **changes: object) -> FileRecord:
@@ -106,9 +107,13 @@ def test_add_is_create_only(cache: Cache) -> None:
     assert len(cache.list_files("demo")) == 1
 
 
-def test_concurrent_adds_of_one_filename_have_exactly_one_winner(cache: Cache) -> None:
-    candidates = [record(sha256=f"{n:064x}", uploader=f"user{n}") for n in range(8)]
-    outcomes = run_parallel(8, lambda n: cache.add_file(candidates[n]))
+def test_every_cache_backend_has_a_contract_target() -> None:
+    assert {target.split("-")[0] for target in CACHE_TARGETS} == set(BACKENDS)
+
+
+def test_sixteen_concurrent_adds_of_one_filename_have_exactly_one_winner(cache: Cache) -> None:
+    candidates = [record(sha256=f"{n:064x}", uploader=f"user{n}") for n in range(16)]
+    outcomes = run_parallel(16, lambda n: cache.add_file(candidates[n]))
     winners = [n for n, outcome in outcomes.items() if outcome is None]
     losers = [outcome for outcome in outcomes.values() if outcome is not None]
     assert len(winners) == 1, outcomes
@@ -253,3 +258,25 @@ def test_parallel_removes_and_adds_keep_the_project_consistent(cache: Cache) -> 
 
 
 # Access data (users, groups, permissions, tokens): test_cache_docs.py.
+
+
+def test_a_burst_of_new_projects_all_land_and_are_listed(cache: Cache) -> None:
+    # A cold proxy fills many new projects at once (each a first add: header and index entry).
+    names = [f"burst-{n}" for n in range(60)]
+    serial = cache.index_serial()
+    failures: list[BaseException] = []
+
+    def add(name: str) -> None:
+        try:
+            cache.add_file(record(name))
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=add, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert sorted(p.name for p in cache.list_projects()) == sorted(names)
+    assert cache.index_serial() != serial

@@ -20,8 +20,10 @@ from .conftest import DEMO, Registry, upload
 from .servers import ROOT
 
 INDEX = cache_control("index", load_config(environ={}).settings.index_caching)  # the defaults
+PAGE = cache_control("page", load_config(environ={}).settings.index_caching)
 FILE = cache_control("file")
 PRIVATE = "private, no-cache"
+SESSION = "private, no-store"
 NEVER = "no-store"
 WHO = "Authorization"  # the answer depended on who asked (docs/access.md)
 
@@ -73,6 +75,30 @@ def upload_as(auth: str) -> Callable[[Registry], requests.Response]:
     return lambda reg: upload(reg.url, reg.wheel, getattr(reg, auth) if auth else None)
 
 
+def stylesheet(reg: Registry) -> requests.Response:
+    href = re.search(
+        r'href="/(static/registry\.css\?v=[0-9a-f]+)"', requests.get(reg.url + "/", timeout=10).text
+    )
+    assert href, "the home page links no stylesheet"
+    return requests.get(f"{reg.url}/{href.group(1)}", timeout=10)
+
+
+def ui(path: str, method: str = "GET") -> Callable[[Registry], requests.Response]:
+    """A web UI request from bob's browser session (signed in through the form)."""
+
+    def send(reg: Registry) -> requests.Response:
+        http = requests.Session()
+        form = http.get(reg.url + "/account/login/", timeout=10).text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+        assert token, "no sign-in form"
+        data = {"username": "bob", "password": reg.users.bob_password, "csrf_token": token.group(1)}
+        assert http.post(reg.url + "/account/login/", data=data, allow_redirects=False).status_code == 303
+        url = reg.url + path.format(project=DEMO.name, version=DEMO.version)
+        return http.request(method, url, data={"description": "no token"}, allow_redirects=False, timeout=10)
+
+    return send
+
+
 WRONG = "Basic d3Jvbmc6d3Jvbmc="  # wrong:wrong
 YANK = f"/manage/projects/{DEMO.name}/releases/{DEMO.version}"
 ROWS = (
@@ -94,7 +120,17 @@ ROWS = (
     Row("POST / (upload) as a user", "public", 200, NEVER, WHO, upload_as("bob")),
     Row("POST /manage/... as a non-admin", "public", 403, NEVER, WHO, post(YANK + "/yank", "bob")),
     Row("POST /manage/... as an admin", "public", 200, NEVER, WHO, post(YANK + "/unyank", "admin")),
-    Row("GET /", "public", 200, NEVER, "", get("/")),
+    Row("GET /", "public", 200, PAGE, "Cookie", get("/")),
+    Row("GET /project/<project>/", "public", 200, PAGE, "Cookie", get("/project/{project}/")),
+    Row("GET /project/<project>/<version>/", "public", 200, PAGE, "Cookie", get("/project/{project}/{version}/")),  # noqa: E501
+    Row("GET /project/<project>/ with If-None-Match", "public", 304, PAGE, "Cookie", conditional(f"/project/{DEMO.name}/")),  # noqa: E501
+    Row("GET /search/?q=<query>", "public", 200, PAGE, "Cookie", get("/search/?q=deploy")),
+    Row("GET /static/registry.css?v=<hash>", "public", 200, FILE, "", stylesheet),
+    Row("GET /project/<unknown project>/", "public", 404, NEVER, "Cookie", get("/project/no-such-project/")),
+    Row("GET /account/login/", "public", 200, SESSION, "Cookie", get("/account/login/")),
+    Row("GET /project/<project>/ in a session", "public", 200, SESSION, "Cookie", ui("/project/{project}/")),
+    Row("GET /account/tokens/ in a session", "public", 200, SESSION, "Cookie", ui("/account/tokens/")),
+    Row("POST /account/tokens/ without a CSRF token", "public", 400, NEVER, "Cookie", ui("/account/tokens/", "POST")),  # noqa: E501
     Row("GET /health", "public", 200, NEVER, "", get("/health")),
     Row("GET /health/live", "public", 200, NEVER, "", get("/health/live")),
     Row("GET /simple/ without credentials", "private", 401, NEVER, WHO, get("/simple/")),
@@ -102,6 +138,8 @@ ROWS = (
     Row("GET /pypi/<project>/json as a user", "private", 200, PRIVATE, "Authorization", get("/pypi/{project}/json", "bob")),  # noqa: E501
     Row("GET /packages/.../<file> as a user", "private", 200, PRIVATE, "Authorization", get("{file}", "bob")),
     Row("GET /packages/.../<file> without credentials", "private", 401, NEVER, WHO, get("{file}")),
+    Row("GET /project/<project>/ without a session", "private", 303, NEVER, "", get("/project/{project}/")),
+    Row("GET /project/<project>/ in a session", "private", 200, SESSION, "Cookie", ui("/project/{project}/")),
 )  # fmt: skip
 
 

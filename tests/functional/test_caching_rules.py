@@ -254,7 +254,6 @@ def test_row_8_redirect_to_storage(apps: dict[str, Flask], monkeypatch: pytest.M
         ("GET", "/pypi/Pub/json", 301),
         ("GET", "/no/such/page", 404),
         ("PUT", "/simple/", 405),
-        ("GET", "/", 200),
         ("GET", "/health", 200),
     ],
 )
@@ -265,3 +264,21 @@ def test_row_9_answers_that_never_look_at_the_caller(
     assert response.status_code == status
     assert response.headers["Cache-Control"] == "no-store"
     assert not varies(response, "Authorization")
+
+
+@pytest.mark.parametrize("path", ["/", "/project/pub/", "/search/?q=pub"])
+def test_row_10_web_ui_pages_without_a_session(apps: dict[str, Flask], path: str) -> None:
+    response = get(apps, "open", path, auth=ADMIN)  # the UI reads no Authorization header
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"].startswith("public, max-age=0, s-maxage=")
+    assert varies(response, "Cookie") and not varies(response, "Authorization")
+
+
+@pytest.mark.parametrize(("app", "path"), [("mixed", "/"), ("mixed", "/search/?q=pub")])
+def test_row_11_web_ui_pages_showing_what_anonymous_may_not_read(
+    apps: dict[str, Flask], app: str, path: str
+) -> None:
+    response = get(apps, app, path)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "private, no-store"
+    assert varies(response, "Cookie")

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from registry.cache.firestore import FirestoreCache
+from registry.cache.firestore_index import SHARDS
 from registry.cli import cli
 from registry.config import load_config
 from registry.errors import ConfigError
@@ -52,11 +53,12 @@ def cost(cache: FirestoreCache, operation: object) -> tuple[int, int]:
 
 def test_costs_per_operation_match_the_documented_table(firestore: FirestoreCache) -> None:
     first, second = record("1.0"), record("2.0")
+    assert cost(firestore, firestore.index_serial) == (1 + SHARDS, 0)  # once per process: the old index
     assert cost(firestore, lambda: firestore.add_file(first)) == (1, 3)
     firestore.add_file(second)
     assert cost(firestore, lambda: firestore.project_serial("demo")) == (1, 0)
-    assert cost(firestore, firestore.index_serial) == (1, 0)
-    assert cost(firestore, firestore.list_projects) == (1, 0)
+    assert cost(firestore, firestore.index_serial) == (SHARDS, 0)
+    assert cost(firestore, firestore.list_projects) == (SHARDS, 0)
     assert cost(firestore, lambda: firestore.list_files("demo")) == (1, 0)
     assert cost(firestore, lambda: firestore.get_file("demo", first.filename)) == (1, 0)
     assert cost(firestore, firestore.is_empty) == (1, 0)
@@ -157,10 +159,19 @@ def test_usage_per_request_type(gcp_settings: dict[str, str]) -> None:
     costs = {label: (usage.status, usage.reads, usage.writes) for label, usage in results.items()}
     # Logging in costs no read: the access data is a snapshot, re-read only when it changes.
     assert costs["upload a new file"] == (200, 2, 3)
-    assert costs["GET /simple/ (unchanged)"] == (200, 1, 0)
+    assert costs["GET /simple/ (unchanged)"] == (200, SHARDS, 0)
     assert costs["GET /simple/<project>/ (after a change)"] == (200, 2, 0)
     assert costs["GET /simple/<project>/ (unchanged)"] == (200, 1, 0)
     assert costs["download a file"] == (200, 1, 0)
+    # The web UI's project page costs what the simple page costs (its README is a Storage read).
+    assert costs["GET /project/<project>/ (after a change)"] == (200, 2, 0)
+    assert costs["GET /project/<project>/ (unchanged)"] == (200, 1, 0)
+    # The UI's catalog refresh: the saved catalog, the index serial and the index twice (32 shards
+    # each), the changed project; see docs/firestore.md.
+    assert costs["GET / (after a change)"][1:] == (2 + 3 * SHARDS, 1)
+    assert costs["GET / (unchanged)"] == (200, SHARDS, 0)
+    assert costs["GET /search/?q=<name> (after a change)"] == (200, 2 * SHARDS, 0)
+    assert costs["GET /search/?q=<name> (unchanged)"] == (200, SHARDS, 0)
     assert costs["yank a release"] == (200, 2, 3)
     assert costs["delete a file"] == (200, 3, 3)
 
@@ -199,3 +210,20 @@ def test_backend_usage_command(gcp_settings: dict[str, str], tmp_path: Path) -> 
     cache = FirestoreCache.from_config(load_config(config, environ={}))
     assert cache.list_projects() == []
     assert list(cache.list_docs("user")) == ["admin"]  # made by the first start
+
+
+def test_an_index_of_an_earlier_version_is_moved_into_the_shards(firestore_emulator: object) -> None:
+    from google.cloud import firestore as google_firestore
+
+    namespace = unique("t")
+    cache = FirestoreCache(project=PROJECT, namespace=namespace)
+    cache.add_file(record("1.0", project="kept"))
+    legacy = google_firestore.Client(project=PROJECT).collection(f"{namespace}_meta").document("index")
+    legacy.set({"projects": {"old-one": {"d": "Old.One"}, "old-two": {"d": "old-two"}}})
+    fresh = FirestoreCache(project=PROJECT, namespace=namespace)  # a new process
+    listed = {p.name: p.display_name for p in fresh.list_projects()}
+    assert listed == {"kept": "kept", "old-one": "Old.One", "old-two": "old-two"}
+    assert not legacy.get().exists
+    assert {p.name for p in FirestoreCache(project=PROJECT, namespace=namespace).list_projects()} == set(
+        listed
+    )
