@@ -51,6 +51,14 @@ def read_fields(raw: bytes) -> dict[str, object]:
     return _info(parse_email(raw)[0])
 
 
+def read_description(raw: bytes) -> tuple[str, str]:
+    """The description (the body, or else a ``Description`` field) and its declared
+    ``Description-Content-Type``, read without validation; empty strings when absent."""
+    fields, unparsed = parse_email(raw)
+    text = fields.get("description") or (unparsed.get("description") or [""])[-1]
+    return str(text), str(fields.get("description_content_type") or "")
+
+
 def _info(fields: RawMetadata) -> dict[str, object]:
     info: dict[str, object] = {}
     for name in _TEXT_FIELDS:

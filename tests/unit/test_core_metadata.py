@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from registry.core.core_metadata import MAX_PROBLEMS, read_fields, validate
+from registry.core.core_metadata import MAX_PROBLEMS, read_description, read_fields, validate
 from registry.errors import InvalidUpload
 from registry.models import INFO_FIELDS
 
@@ -137,3 +137,17 @@ def test_validate_names_a_bounded_number_of_problems() -> None:
         validate(raw, "PKG-INFO")
     assert refused.value.message.count("x-field-") == MAX_PROBLEMS
     assert refused.value.message.endswith(f"(and {20 - MAX_PROBLEMS} more)")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (FULL, ("The long description.\n", "text/markdown")),
+        (b"Metadata-Version: 1.0\nName: a\nVersion: 1\nDescription: in a field\n", ("in a field", "")),
+        (b"Metadata-Version: 2.1\nName: a\nVersion: 1\nDescription: field\n\nbody\n", ("body\n", "")),
+        (b"Metadata-Version: 2.1\nName: a\nVersion: 1\n", ("", "")),
+    ],
+    ids=["body", "field", "both", "none"],
+)
+def test_read_description(raw: bytes, expected: tuple[str, str]) -> None:
+    assert read_description(raw) == expected
