@@ -189,6 +189,7 @@ def in_process(work: Path, rounds: int) -> tuple[dict[str, float], dict[str, flo
         ":action": "file_upload",
         "name": PROJECT,
         "version": "1.0",
+        "sha256_digest": hashlib.sha256(content).hexdigest(),
         "content": (io.BytesIO(content), name),
     }
     assert client.post("/", data=form, auth=USER).status_code == 200

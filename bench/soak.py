@@ -87,12 +87,14 @@ def soak(shipped: str, duration: float, slow: int, uploaders: int, tmp: Path) ->
 
 def _seed(server: Process, admin: str, tmp: Path) -> str:
     """Upload the project the normal client reads; return its wheel's URL path."""
-    with write_wheel(tmp, SEED).open("rb") as wheel:
+    path = write_wheel(tmp, SEED)
+    with path.open("rb") as wheel:
         form = {
             ":action": "file_upload",
             "name": SEED.name,
             "version": SEED.version,
             "filetype": "bdist_wheel",
+            "sha256_digest": hashlib.sha256(path.read_bytes()).hexdigest(),
         }
         headers = {"Authorization": admin}
         requests.post(

@@ -12,6 +12,7 @@ point it at an emulator or a scratch database, not a production one.
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import secrets
 import zipfile
@@ -116,7 +117,8 @@ class _Probe:
 
     def upload(self, version: str) -> Any:
         filename, content = _wheel(self.project, version)
-        form = {":action": "file_upload", "name": self.project, "version": version}
+        digest = hashlib.sha256(content).hexdigest()
+        form = {":action": "file_upload", "name": self.project, "version": version, "sha256_digest": digest}
         form["content"] = (io.BytesIO(content), filename)  # type: ignore[assignment]
         return self.client.post("/", data=form, headers=self.auth)
 

@@ -13,11 +13,10 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import pkginfo
-
 from ..errors import InvalidUpload, NotFound
 from ..models import FileRecord
 from ..storage import Storage
+from .core_metadata import read_description
 from .distribution import inspect_distribution, parse_filename
 
 log = logging.getLogger("registry")
@@ -35,12 +34,11 @@ class Description:
 
 def parse_description(raw: bytes) -> Description | None:
     """The description in core metadata bytes (METADATA / PKG-INFO), if any."""
-    parsed = pkginfo.Distribution()
-    parsed.parse(raw)
-    text = str(parsed.description or "").strip()
+    text, content_type = read_description(raw)
+    text = text.strip()
     if not text or text == "UNKNOWN":
         return None
-    return Description(text[:MAX_DESCRIPTION_CHARS], str(parsed.description_content_type or ""))
+    return Description(text[:MAX_DESCRIPTION_CHARS], content_type)
 
 
 class Descriptions:

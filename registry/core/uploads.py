@@ -26,10 +26,11 @@ from .distribution import (
     ParsedFilename,
     check_name,
     check_version,
-    inspect_distribution,
+    inspect_upload,
     parse_filename,
 )
 from .pipeline import FilePipeline, file_exists_error
+from .upload_rules import check_upload_filename
 
 _CHUNK = 1024 * 1024
 FILETYPES = ("bdist_wheel", "sdist")
@@ -99,6 +100,7 @@ def check_form(form: UploadForm) -> ParsedFilename:
     :raises InvalidUpload: the first disagreement found.
     """
     parsed = parse_filename(form.filename)
+    check_upload_filename(parsed)
     if not form.name:
         raise InvalidUpload("Missing 'name' in the upload form")
     if not form.version:
@@ -231,7 +233,7 @@ class Uploads:
                 return UploadOutcome(existing, created=False)
             if not grant.overwrite:
                 raise file_exists_error(parsed.filename, existing.sha256)
-        metadata = inspect_distribution(form.content, parsed, digests.size, self.limits.max_unpacked_size)
+        metadata = inspect_upload(form.content, parsed, digests.size, self.limits.max_unpacked_size)
         record = new_record(parsed, digests, metadata, uploader=grant.uploader)
         raw = wheel_metadata(parsed, metadata)
         if existing is not None:

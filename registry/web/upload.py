@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 from werkzeug.wrappers import Response
 
+from ..core.upload_rules import check_form_fields
 from ..core.uploads import UploadForm
 from ..errors import InvalidRequest, InvalidUpload
 from .caching import apply_cache_policy
@@ -30,6 +31,7 @@ def _form_upload() -> UploadForm:
     action = form.get(":action", "")
     if action != "file_upload":
         raise InvalidRequest(f"Unsupported :action {action!r}: only file_upload is supported")
+    check_form_fields(form.to_dict(flat=False), request.files.to_dict(flat=False))
     content = request.files.get("content")
     if content is None or not content.filename:
         raise InvalidUpload("The upload has no 'content' file part")

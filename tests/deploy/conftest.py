@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ def upload(url: str, wheel: Path, authorization: str | None, **fields: str) -> r
     """POST a wheel the way twine does (legacy upload API)."""
     name, version = wheel.name.split("-")[:2]
     form = {":action": "file_upload", "name": name, "version": version, "filetype": "bdist_wheel"}
+    form["sha256_digest"] = hashlib.sha256(wheel.read_bytes()).hexdigest()
     form.update(fields)
     headers = {"Authorization": authorization} if authorization else {}
     with wheel.open("rb") as content:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import zipfile
 from collections.abc import Callable
@@ -38,12 +39,16 @@ def dist(unique_name: str) -> Dist:
 
 def raw_upload(server: RegistryServer, dist: Dist, quoted_filename: bytes) -> requests.Response:
     """POST a hand-written multipart body, so the filename reaches the server byte for byte."""
+    content = sdist_bytes(dist)
     body = (
         b'--B\r\nContent-Disposition: form-data; name=":action"\r\n\r\nfile_upload\r\n'
         b'--B\r\nContent-Disposition: form-data; name="name"\r\n\r\n' + dist.name.encode() + b"\r\n"
         b'--B\r\nContent-Disposition: form-data; name="version"\r\n\r\n1.0\r\n'
+        b'--B\r\nContent-Disposition: form-data; name="sha256_digest"\r\n\r\n'
+        + hashlib.sha256(content).hexdigest().encode()
+        + b"\r\n"
         b'--B\r\nContent-Disposition: form-data; name="content"; filename="' + quoted_filename + b'"\r\n'
-        b"Content-Type: application/octet-stream\r\n\r\n" + sdist_bytes(dist) + b"\r\n--B--\r\n"
+        b"Content-Type: application/octet-stream\r\n\r\n" + content + b"\r\n--B--\r\n"
     )
     headers = {"Content-Type": "multipart/form-data; boundary=B"}
     return server.post("/", auth=("admin", "admin-secret-pw"), data=body, headers=headers)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ class Registry:
             ":action": "file_upload",
             "name": name,
             "version": version,
+            "sha256_digest": hashlib.sha256(content).hexdigest(),
             "content": (io.BytesIO(content), filename),
         }
         return self.client.post("/", data=form, headers={"Authorization": basic_auth(*ADMIN)})

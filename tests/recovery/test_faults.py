@@ -7,6 +7,7 @@ real, over a socket to a live gunicorn server.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import time
@@ -92,7 +93,12 @@ def test_metadata_file_write_fails(registry: Registry, monkeypatch: pytest.Monke
 
 def multipart_upload(dist: Dist, content: bytes) -> tuple[str, bytes]:
     boundary = uuid.uuid4().hex
-    fields = {":action": "file_upload", "name": dist.name, "version": dist.version}
+    fields = {
+        ":action": "file_upload",
+        "name": dist.name,
+        "version": dist.version,
+        "sha256_digest": hashlib.sha256(content).hexdigest(),
+    }
     parts = [
         f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
         for name, value in fields.items()

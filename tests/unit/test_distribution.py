@@ -9,7 +9,7 @@ import pytest
 
 from registry import config
 from registry.core import distribution
-from registry.core.distribution import inspect_distribution, parse_filename
+from registry.core.distribution import inspect_distribution, inspect_upload, parse_filename
 from registry.errors import InvalidUpload
 from tests.distributions import Dist, sdist_bytes, wheel_bytes
 
@@ -45,6 +45,36 @@ def test_parse_filename_refuses(filename: str) -> None:
         parse_filename(filename)
 
 
+@pytest.mark.parametrize(
+    "filename",
+    [
+        "foo-1.0 .tar.gz",  # Version() would strip the space
+        "foo-1.0-py3-none-a ny.whl",
+        "foo-1.0-py3-none-any#sha256=0.whl",
+        "foo-1.0-py3-none-any?x.whl",
+        'foo-1.0-py3-none-an"y.whl',
+        "foo-1.0-py3-none-any<script>.whl",
+        "foo-1.0-py3-none-\u00e1ny.whl",
+        "foo-1.0-py3-none-any%20.whl",
+        "foo-1.0-py3-none-any~.whl",
+    ],
+)
+def test_parse_filename_refuses_unsafe_characters(filename: str) -> None:
+    with pytest.raises(InvalidUpload, match="is not allowed in a distribution filename"):
+        parse_filename(filename)
+
+
+@pytest.mark.parametrize("filename", ["foo-1.0-py3-none-an+y.whl", "foo-1.0-1!-py3-none-any.whl"])
+def test_parse_filename_refuses_version_punctuation_in_tags(filename: str) -> None:
+    with pytest.raises(InvalidUpload, match="may hold only ASCII letters, digits"):
+        parse_filename(filename)
+
+
+def test_parse_filename_keeps_every_version_form() -> None:
+    parsed = parse_filename("foo-1!2.0rc1.post3.dev4+local.7-py3-none-any.whl")
+    assert str(parsed.version) == "1!2.0rc1.post3.dev4+local.7"
+
+
 def test_inspect_wheel_and_sdist() -> None:
     dist = Dist("Insp_Ect", "1.0", requires=["a>=1"], requires_python=">=3.9")
     wheel = inspect_distribution(io.BytesIO(wheel_bytes(dist)), parse_filename(dist.wheel_name), 10**6, 10**9)
@@ -63,3 +93,22 @@ def test_unpacked_size_limit() -> None:
     content = sdist_bytes(dist)
     with pytest.raises(InvalidUpload, match="zip bomb"):
         inspect_distribution(io.BytesIO(content), parse_filename(dist.sdist_name), len(content), 10)
+
+
+def test_uploads_are_strict_and_cached_files_lenient() -> None:
+    """A file an upstream index accepted long ago is indexed as it is; an upload is refused."""
+    dist = Dist("lenient", "1.0", requires_python="python>=3")
+    for content, filename in ((wheel_bytes(dist), dist.wheel_name), (sdist_bytes(dist), dist.sdist_name)):
+        parsed = parse_filename(filename)
+        lenient = inspect_distribution(io.BytesIO(content), parsed, len(content), 10**9)
+        assert lenient.requires_python == "python>=3"
+        with pytest.raises(InvalidUpload, match="'python>=3' is invalid for 'requires-python'"):
+            inspect_upload(io.BytesIO(content), parsed, len(content), 10**9)
+
+
+def test_upload_of_another_projects_sdist_names_the_metadata() -> None:
+    """Renamed to another project's filename, the message says what the metadata says."""
+    content = sdist_bytes(Dist("other-project", "1.0"))
+    parsed = parse_filename("mine-1.0.tar.gz")
+    with pytest.raises(InvalidUpload, match="its metadata says the project is 'other-project'"):
+        inspect_upload(io.BytesIO(content), parsed, len(content), 10**9)
