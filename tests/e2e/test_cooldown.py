@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -59,6 +60,19 @@ def listed(server: RegistryServer, project: str) -> set[str]:
     return names
 
 
+def wait_until_stored(server: RegistryServer, project: str, filename: str, timeout: float = 20) -> None:
+    """Poll the JSON API (stored files only) until ``filename`` is recorded."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        answer = server.get(f"pypi/{project}/json")
+        if answer.status_code == 200 and any(
+            entry["filename"] == filename for files in answer.json()["releases"].values() for entry in files
+        ):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{filename} was not stored within {timeout} s")
+
+
 def file_url(server: RegistryServer, project: str, filename: str, sha256: str) -> str:
     return f"{server.url}packages/{project}/{sha256[:16]}/{filename}"
 
@@ -108,6 +122,7 @@ def test_exempt_projects_and_early_releases_are_served(upstream: StaticIndex, co
     wheel = Dist("cool-app", "2.0").wheel_name
     answer = requests.get(file_url(cooled, "cool-app", wheel, young[wheel]), timeout=30)
     assert answer.status_code == 200 and answer.content == (upstream.root / "files" / wheel).read_bytes()
+    wait_until_stored(cooled, "cool-app", wheel)  # stored once the streamed answer is closed
     shown = cooled.get(base, auth=ADMIN).json()
     assert shown["min_age"] == "1d" and [r["version"] for r in shown["releases"]] == ["2.0"]
 
