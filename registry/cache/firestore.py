@@ -38,15 +38,14 @@ from .base import Cache
 from .firestore_catalog import FirestoreCatalog
 from .firestore_documents import FirestoreDocuments
 from .firestore_encoding import (
-    decode_record,
     doc_id,
-    encode_record,
     entry_bytes,
     field_path,
     parse_namespace,
     serial_of,
 )
 from .firestore_index import ProjectIndex
+from .records import decode_record, encode_record
 
 T = TypeVar("T")
 

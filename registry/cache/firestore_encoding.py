@@ -7,15 +7,11 @@ and ``docs/firestore.md``.
 from __future__ import annotations
 
 import calendar
-import dataclasses
-import json
 import re
 from datetime import datetime
 from urllib.parse import quote
 
 from google.cloud.firestore_v1.field_path import FieldPath
-
-from ..models import FileRecord
 
 _NAMESPACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
@@ -49,32 +45,6 @@ def serial_of(moment: datetime | None) -> int:
     # A timestamp read from a field has no ``nanosecond`` (it is 0): its microseconds count.
     nanos = getattr(moment, "nanosecond", 0) or moment.microsecond * 1000
     return calendar.timegm(moment.utctimetuple()) * 1_000_000_000 + int(nanos)
-
-
-_DROPPABLE = {
-    f.name: f.default
-    for f in dataclasses.fields(FileRecord)
-    if f.default is not dataclasses.MISSING and f.name != "upload_time"
-}
-
-
-def encode_record(record: FileRecord) -> str:
-    """Compact JSON: the project (implied by where it is stored) and default values left out."""
-    data = record.to_dict()
-    del data["project"]
-    for name, default in _DROPPABLE.items():
-        if data.get(name) == default:
-            del data[name]
-    if not data["info"]:
-        del data["info"]
-    return json.dumps(data, separators=(",", ":"), sort_keys=True)
-
-
-def decode_record(project: str, text: str) -> FileRecord:
-    """The record ``encode_record`` wrote for a file of ``project``."""
-    data = json.loads(text)
-    data["project"] = project
-    return FileRecord.from_dict(data)
 
 
 def field_path(*parts: str) -> str:
