@@ -17,8 +17,11 @@ from registry.core.listing import Versioned
 from registry.core.uploads import UploadForm
 from registry.errors import ConfigError
 from registry.names import project_name
+from registry.storage.local import FileStorage
 from registry.upstream import UpstreamFile, UpstreamIndex, UpstreamProject
 from registry.upstream.client import Fetched
+from registry.upstream.kept import compact
+from registry.upstream.store import PageStore, space_of
 from registry.web.render import V1_JSON, render_project
 from tests.backends import Backends as Services
 from tests.distributions import Dist, wheel_bytes
@@ -136,3 +139,27 @@ def test_usage_docs_show_the_configs_the_tests_use(name: str) -> None:
     config = (ROOT / "docs" / "configs" / f"{name}.ini").read_text().rstrip("\n")
     assert f"```ini\n{config}\n```" in (ROOT / "docs" / "usage.md").read_text()
     load_config(ROOT / "docs" / "configs" / f"{name}.ini", environ={})  # valid as written
+
+
+def test_a_stored_file_the_upstream_does_not_list_is_sorted_in(tmp_path: Path) -> None:
+    services = make_services(tmp_path, "redirect", always="true")
+    for version in ("0.5", "1.0.5"):  # around the upstream's 1.0 and 1.1
+        dist = Dist("demo", version)
+        form = UploadForm("demo", version, "bdist_wheel", dist.wheel_name, io.BytesIO(wheel_bytes(dist)))
+        services.upload(form, "admin")
+    answer = services.registry.reads.project(ADMIN, project_name("demo"))
+    assert isinstance(answer, Versioned)
+    assert [link.version for link in answer.load().links] == ["0.5", "1.0", "1.0.5", "1.1"]
+
+
+def test_each_upstream_keeps_its_pages_in_a_folder_of_its_own(tmp_path: Path) -> None:
+    storage = FileStorage(tmp_path)
+    page = UpstreamProject(name="Demo", url="http://127.0.0.1:9/simple/demo/", files=FILES)
+    kept = compact(page, "demo", version_of, etag="", last_modified="", when=1.0)
+    one, two = (
+        PageStore(storage, space_of(url)) for url in ("http://127.0.0.1:9/a/", "http://127.0.0.1:9/b/")
+    )
+    one.save("demo", kept)
+    assert two.load("demo") is None and one.load("demo") == kept.confirmed(1.0)
+    assert space_of("http://127.0.0.1:9/simple/") == "ddd16791be7dfe2230ad"  # as the docstring says
+    assert list(storage.list_keys()) == []  # rebuild, migrate and import never see kept pages
