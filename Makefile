@@ -71,11 +71,12 @@ dev-venv: $(VENV)/.dev
 node-tools: node_modules/.installed
 poetry: $(POETRY)
 
-# The container installs requirements.lock: every package, exact version and hash.
+# The container installs requirements.lock: every package, exact version and hash, resolved
+# against uv's configured index (LOCK_INDEX_URL=... to name another).
 lock: dev-venv
 	$(BIN)/uv pip compile requirements.txt --generate-hashes --python-version 3.11 \
-		--python-platform x86_64-manylinux_2_28 --no-header --index-url https://pypi.org/simple \
-		-o requirements.lock
+		--python-platform x86_64-manylinux_2_28 --no-header \
+		$(if $(LOCK_INDEX_URL),--index-url $(LOCK_INDEX_URL)) -o requirements.lock
 
 run: venv
 	PORT=$(PORT) $(BIN)/python -m registry serve $(CONFIG) --host $${HOST:-127.0.0.1}
