@@ -31,12 +31,14 @@ GUNICORN = {"WEB_CONCURRENCY", "GUNICORN_THREADS"}  # read by gunicorn.conf.py, 
 COMPUTED = {
     "ACCOUNT_ID": "123456789012",
     "SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:registry-admin-password-AbCdEf",
-    "STORAGE_KEY": "c2VjcmV0LWtleS1vZi10aGUtc3RvcmFnZS1hY2NvdW50",
     "DB_PASSWORD": "db-password",
     "PG_ADMIN_PASSWORD": "pg-admin-password",
     "ADMIN_PASSWORD": "admin-password",
-    "PULL_ID": "/subscriptions/0/resourceGroups/registry/providers/Microsoft.ManagedIdentity/"
-    "userAssignedIdentities/registry-pull",
+    "IDENTITY_ID": "/subscriptions/0/resourceGroups/registry/providers/Microsoft.ManagedIdentity/"
+    "userAssignedIdentities/registry-identity",
+    "IDENTITY_CLIENT_ID": "11111111-2222-3333-4444-555555555555",
+    "PRINCIPAL": "66666666-7777-8888-9999-000000000000",
+    "ACCOUNT_SCOPE": "/subscriptions/0/resourceGroups/registry/providers/Microsoft.Storage/storageAccounts/a",
     "ENVIRONMENT_ID": "/subscriptions/0/resourceGroups/registry/providers/Microsoft.App/"
     "managedEnvironments/env",
     "URL": "https://registry.example.com",
@@ -160,11 +162,22 @@ def test_the_container_app_is_a_valid_registry_config() -> None:
     assert url.startswith("postgresql://registry:db-password@") and url.endswith("?sslmode=require")
 
 
-def test_the_container_app_passes_every_credential_as_a_secret() -> None:
-    (container,) = azure_app()["properties"]["template"]["containers"]
+def test_the_container_app_signs_in_as_its_identity_and_passes_passwords_as_secrets() -> None:
+    app = azure_app()
+    (container,) = app["properties"]["template"]["containers"]
     by_name = {item["name"]: item for item in container["env"]}
-    for name in ("REGISTRY_STORAGE_STORAGE_ACCOUNT_KEY", "REGISTRY_DB_URL", "REGISTRY_ADMIN_PASSWORD"):
+    for name in ("REGISTRY_DB_URL", "REGISTRY_ADMIN_PASSWORD"):
         assert "secretRef" in by_name[name] and "value" not in by_name[name], name
+    assert not {"REGISTRY_STORAGE_STORAGE_ACCOUNT_KEY", "REGISTRY_STORAGE_STORAGE_CONNECTION_STRING"} & set(
+        by_name
+    )
+    assert by_name["REGISTRY_STORAGE_MANAGED_IDENTITY"]["value"] == COMPUTED["IDENTITY_CLIENT_ID"]
+    assert set(app["identity"]["userAssignedIdentities"]) == {COMPUTED["IDENTITY_ID"]}
+    (registry,) = app["properties"]["configuration"]["registries"]
+    assert registry["identity"] == COMPUTED["IDENTITY_ID"]
+    container_scope = "$ACCOUNT_SCOPE/blobServices/default/containers/$CONTAINER"
+    assert f'--role "Storage Blob Data Contributor" --scope {container_scope}\n' in text(AZURE)
+    assert "--allow-shared-key-access false" in text(AZURE)
     documented = table(AZURE, "### Settings on Container Apps")
     assert set(documented) == set(by_name) - GUNICORN
     by_variable = {setting.env_var: setting.key for setting in declared_settings().values()}
@@ -202,19 +215,16 @@ def test_the_container_app_probes_and_scale() -> None:
     [(AWS, ["requirements-aws.txt"]), (AZURE, ["requirements-azure.txt", "requirements-sql.txt"])],
 )
 def test_the_derived_image_installs_the_pinned_versions(doc: str, pinned: list[str]) -> None:
-    lines = _stdin_dockerfile(doc).splitlines()
+    lines = _stdin_dockerfile(doc).replace("\\\n", " ").splitlines()
     assert lines[0] == "FROM registry:base" and lines[-1] == "USER 10001:10001"
     (install,) = [line for line in lines if line.startswith("RUN pip install")]
     wanted = {str(Requirement(line)) for name in pinned for line in text(name).splitlines()
               if line and not line.startswith("#")}  # fmt: skip
     installed = {str(Requirement(word.strip("'"))) for word in install.split()[4:]}
+    names = {Requirement(r).name.lower() for r in installed}
     assert installed <= wanted and installed, installed - wanted
-    if doc == AZURE:  # the sql backend on PostgreSQL only: no MySQL driver
-        assert {Requirement(r).name.lower() for r in installed} == {
-            "azure-storage-blob",
-            "sqlalchemy",
-            "psycopg",
-        }
+    if doc == AZURE:  # everything of requirements-azure.txt; of requirements-sql.txt, PostgreSQL's
+        assert names == {"azure-storage-blob", "azure-identity", "sqlalchemy", "psycopg"}
 
 
 def _stdin_dockerfile(doc: str) -> str:
