@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.cloud_emulators import moto_recording
+from tests.cloud_emulators import AWS_ENV, REGION, moto_recording
 from tests.emulators import free_port
 
 READY_TIMEOUT = 60.0
@@ -44,16 +44,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 app = DomainDispatcherApplication(create_backend_app)
 run_simple("127.0.0.1", int(sys.argv[1]), app, threaded=False, request_handler=MotoRequestHandler)
 """
-AWS_REGION = "us-east-1"
-# boto3 must never read a profile or probe the instance metadata address (TEST-SERVICES.md).
-AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": AWS_REGION,
-    "AWS_EC2_METADATA_DISABLED": "true",
-    "AWS_CONFIG_FILE": "/dev/null",
-    "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-}
+AWS_REGION = REGION  # the AWS variables and region are the S3 emulator's (cloud_emulators)
 
 
 @dataclass
