@@ -43,12 +43,19 @@ def _require(binary: Path, name: str, install: str) -> str:
     return str(binary)
 
 
+def moto_recording(log_dir: Path, name: str) -> dict[str, str]:
+    """Where a moto process writes its request recording (off until a test starts it through
+    ``/moto-api/recorder/``; ``tests/e2e/test_aws_policy.py``): the logs, never the work tree."""
+    return {"MOTO_RECORDER_FILEPATH": str(log_dir / f"moto-{name}-recording.jsonl")}
+
+
 @pytest.fixture(scope="session")
 def moto_server(emulator_logs: Path) -> Iterator[Emulator]:
     """moto in server mode (in memory); exports the AWS variables every boto3 client reads."""
     binary = _require(MOTO_SERVER, "moto's server", "make test-services")
     port = free_port()
-    emulator = _start("moto server", [binary, "-H", "127.0.0.1", "-p", str(port)], port, emulator_logs)
+    command = [binary, "-H", "127.0.0.1", "-p", str(port)]
+    emulator = _start("moto server", command, port, emulator_logs, env=moto_recording(emulator_logs, "s3"))
     emulator.wait_ready("/moto-api/")
     saved = {name: _export(name, value) for name, value in AWS_ENV.items()}
     yield emulator

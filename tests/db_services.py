@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from tests.cloud_emulators import AWS_ENV, REGION, moto_recording
 from tests.emulators import free_port
 
 READY_TIMEOUT = 60.0
@@ -43,16 +44,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 app = DomainDispatcherApplication(create_backend_app)
 run_simple("127.0.0.1", int(sys.argv[1]), app, threaded=False, request_handler=MotoRequestHandler)
 """
-AWS_REGION = "us-east-1"
-# boto3 must never read a profile or probe the instance metadata address (TEST-SERVICES.md).
-AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": AWS_REGION,
-    "AWS_EC2_METADATA_DISABLED": "true",
-    "AWS_CONFIG_FILE": "/dev/null",
-    "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-}
+AWS_REGION = REGION  # the AWS variables and region are the S3 emulator's (cloud_emulators)
 
 
 @dataclass
@@ -126,10 +118,20 @@ def _run(name: str, command: list[str], log: Path) -> None:
         pytest.fail(f"{name} set-up failed: {' '.join(command)}\n{output}", pytrace=False)
 
 
-def _start(name: str, command: list[str], port: int, log_path: Path, **extra: object) -> Service:
+def _start(
+    name: str,
+    command: list[str],
+    port: int,
+    log_path: Path,
+    env: dict[str, str] | None = None,
+    **extra: object,
+) -> Service:
     log = log_path.open("ab")
     try:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        environment = {**os.environ, **(env or {})}
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=environment
+        )
     except OSError as exc:
         pytest.fail(f"{name} cannot start: {command[0]}: {exc}", pytrace=False)
     finally:
@@ -249,7 +251,8 @@ def moto(aws_env: None, emulator_logs: Path) -> Iterator[Service]:
         pytest.fail(f"moto cannot start: {MOTO_VENV} has no moto (make test-services)", pytrace=False)
     port = free_port()
     command = [str(python), "-c", MOTO_ONE_AT_A_TIME, str(port)]
-    service = _start("moto server", command, port, emulator_logs / "moto.log")
+    recording = moto_recording(emulator_logs, "dynamodb")
+    service = _start("moto server", command, port, emulator_logs / "moto.log", env=recording)
     service.wait_ready(lambda: _http_ok(f"http://127.0.0.1:{port}/moto-api/"))
     yield service
     service.stop()

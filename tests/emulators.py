@@ -106,11 +106,17 @@ class Emulator:
                 self.process.wait(timeout=10)
 
 
-def _start(name: str, command: list[str], port: int, log_dir: Path) -> Emulator:
+def _start(
+    name: str, command: list[str], port: int, log_dir: Path, env: dict[str, str] | None = None
+) -> Emulator:
+    """Start ``command`` logging to ``log_dir``; ``env`` adds variables to this process's."""
     log_path = log_dir / f"{name.replace(' ', '-')}.log"
     log = log_path.open("wb")
     try:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        environment = {**os.environ, **(env or {})}
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=environment
+        )
     except OSError as exc:
         pytest.fail(f"{name} cannot start: {command[0]}: {exc}", pytrace=False)
     finally:

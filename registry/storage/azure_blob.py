@@ -10,7 +10,8 @@ the first commit wins and the other is refused.
 ``meta`` rides on the blob as metadata (``objectmeta``: Azure allows 8 KiB) or in a sidecar
 blob; ``set_meta`` replaces it in place. Reads are ranged GETs in growing windows (``ranged``)
 pinned to the ETag first read. ``storage.redirect_urls = true`` answers downloads with a
-read-only SAS URL for that one blob, signed offline with the account key.
+read-only SAS URL for that one blob, signed offline with the account key, or with
+``storage.managed_identity`` a user delegation SAS (``azure_identity``).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from ..config import Config
 from ..errors import AlreadyExists, BackendUnavailable, NotFound, RegistryError
 from . import objectmeta
 from .azure_config import AzureSettings, setting_declarations, settings_from_config
+from .azure_identity import DelegationKeys, identity_credential
 from .base import RESERVED_PREFIXES, Storage, StoredObject
 from .ranged import FIRST_WINDOW, RangedReader
 from .s3 import read_full
@@ -69,11 +71,15 @@ class AzureBlobStorage(Storage):
         self.options = options
         self.prefix = options.prefix
         self._container: ContainerClient | None = None
+        self._keys: DelegationKeys | None = None
         self._lock = threading.Lock()
 
     @classmethod
     def from_config(cls, config: Config) -> AzureBlobStorage:
-        return cls(settings_from_config(config))
+        options = settings_from_config(config)
+        if options.managed_identity:
+            identity_credential(options.managed_identity)  # stops start-up if azure-identity is missing
+        return cls(options)
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -82,7 +88,9 @@ class AzureBlobStorage(Storage):
         if self._container is None:
             with self._lock, self._errors("connect to"):
                 if self._container is None:
-                    self._container = _make_service(self.options).get_container_client(self.options.container)
+                    service = _make_service(self.options)
+                    self._keys = DelegationKeys(service)
+                    self._container = service.get_container_client(self.options.container)
         return self._container
 
     def _blob(self, key: str) -> BlobClient:
@@ -273,13 +281,17 @@ class AzureBlobStorage(Storage):
             return None
         blob = self._blob(key)
         expiry = datetime.now(UTC) + timedelta(seconds=self.options.redirect_seconds)
+        signing: dict[str, Any] = {"account_key": self.options.account_key}
+        if self.options.managed_identity and self._keys is not None:
+            with self._errors("sign a URL for", key):
+                signing = {"user_delegation_key": self._keys.valid_until(expiry)}
         sas = generate_blob_sas(
             account_name=self.options.account_name,
             container_name=self.options.container,
             blob_name=blob.blob_name,
-            account_key=self.options.account_key,
             permission=BlobSasPermissions(read=True),
             expiry=expiry,
+            **signing,
         )
         return f"{blob.url}?{sas}"
 
@@ -318,5 +330,7 @@ def _make_service(options: AzureSettings) -> BlobServiceClient:
     tuning: dict[str, Any] = {"retry_policy": retry, "connection_timeout": 10, "read_timeout": 60, **sizes}
     if options.connection_string:
         return BlobServiceClient.from_connection_string(options.connection_string, **tuning)
-    credential = {"account_name": options.account_name, "account_key": options.account_key}
+    credential: Any = {"account_name": options.account_name, "account_key": options.account_key}
+    if options.managed_identity:
+        credential = identity_credential(options.managed_identity)
     return BlobServiceClient(options.account_url, credential=credential, **tuning)

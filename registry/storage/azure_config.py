@@ -65,6 +65,13 @@ CONNECTION_STRING = Setting(
     "`$AZURE_STORAGE_CONNECTION_STRING`).",
     secret=True,
 )
+MANAGED_IDENTITY = Setting(
+    "storage.managed_identity",
+    "",
+    parse_text,
+    "`azure-blob` storage: sign in with the platform's managed identity instead of an account key: "
+    "`system` (system-assigned), or the client id of a user-assigned identity (empty: the key).",
+)
 
 
 def setting_declarations() -> tuple[Setting, ...]:
@@ -78,12 +85,14 @@ def setting_declarations() -> tuple[Setting, ...]:
         REDIRECT_URLS,
         REDIRECT_SECONDS,
         EXPIRE_AFTER,
+        MANAGED_IDENTITY,
     )
 
 
 @dataclass(frozen=True)
 class AzureSettings:
-    """Validated ``azure-blob`` settings: an account URL, name and key, or a connection string."""
+    """Validated ``azure-blob`` settings: an account URL, name and key, or a connection string,
+    or an account URL and name with a managed identity (``system`` or a client id)."""
 
     container: str
     account_name: str = ""
@@ -93,6 +102,7 @@ class AzureSettings:
     prefix: str = ""
     redirect_urls: bool = False
     redirect_seconds: int = 300
+    managed_identity: str = ""
 
 
 def _value(config: Config, setting: Setting, variable: str, environ: Mapping[str, str]) -> str:
@@ -113,13 +123,10 @@ def settings_from_config(config: Config, environ: Mapping[str, str] = os.environ
     parts = connection_parts(connection) if connection else {}
     name = parts.get("AccountName") or _value(config, ACCOUNT_NAME, "AZURE_STORAGE_ACCOUNT", environ)
     key = parts.get("AccountKey") or _value(config, ACCOUNT_KEY, "AZURE_STORAGE_KEY", environ)
-    if not connection and not (name and key):
-        raise ConfigError(
-            "azure-blob storage needs storage.storage_account_name and storage.storage_account_key, "
-            "or storage.storage_connection_string"
-        )
+    identity = config.get_setting(MANAGED_IDENTITY).strip()
+    _check_credentials(name, key, connection, identity)
     redirect = config.get_setting(REDIRECT_URLS)
-    if redirect and not (name and key):
+    if redirect and not (name and (key or identity)):
         raise ConfigError(
             "storage.redirect_urls = true needs the account key to sign SAS URLs: the connection "
             "string has no AccountName and AccountKey"
@@ -134,7 +141,25 @@ def settings_from_config(config: Config, environ: Mapping[str, str] = os.environ
         prefix=config.get_setting(PREFIX),
         redirect_urls=redirect,
         redirect_seconds=redirect_seconds(config),
+        managed_identity=identity,
     )
+
+
+def _check_credentials(name: str, key: str, connection: str, identity: str) -> None:
+    """:raises ConfigError: no way to sign in, or a key and a managed identity both."""
+    if identity and (key or connection):
+        raise ConfigError(
+            "storage.managed_identity replaces the account key: remove storage.storage_account_key "
+            "and storage.storage_connection_string (and $AZURE_STORAGE_KEY, "
+            "$AZURE_STORAGE_CONNECTION_STRING)"
+        )
+    if identity and not name:
+        raise ConfigError("storage.managed_identity needs storage.storage_account_name (SAS URLs name it)")
+    if not identity and not connection and not (name and key):
+        raise ConfigError(
+            "azure-blob storage needs storage.storage_account_name and storage.storage_account_key, "
+            "or storage.storage_connection_string, or storage.managed_identity"
+        )
 
 
 def connection_parts(connection: str) -> dict[str, str]:
