@@ -153,7 +153,7 @@ def _web_queries(stores: Stores, access: AccessControl, reads: Reads) -> WebQuer
     """The web UI's queries, over the same reads as the simple API."""
     limit = stores.limits.max_unpacked_size
     return WebQueries(
-        Browse(reads, Catalog(stores.cache, catalog_store_of(stores.cache)), utcnow),
+        Browse(reads, Catalog(stores.cache, catalog_store_of(stores.cache), reads.projects), utcnow),
         ProjectPages(reads, Descriptions(stores.storage, limit)),
         Accounts(access.store),
         Sessions(access.store, access.authenticator),
