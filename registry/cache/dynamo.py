@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import Any
 
@@ -36,7 +36,9 @@ from ..config import Config, Setting, parse_text
 from ..errors import AlreadyExists, ConfigError, NotFound
 from ..models import FileRecord, ProjectSummary
 from .base import Cache
+from .claims import Claim
 from .documents import DocumentStore
+from .dynamo_claims import DynamoClaims
 from .dynamo_layout import (
     CHUNK_BYTES,
     DOCS_META,
@@ -76,7 +78,7 @@ class _Missing(Exception):
     """The item a conditional delete expected was not there."""
 
 
-class DynamoCache(Cache, DocumentStore):
+class DynamoCache(DynamoClaims, Cache, DocumentStore):
     """Metadata in DynamoDB (``pypi.db = dynamo``), or any endpoint speaking its API.
 
     ``reads`` and ``writes`` count read requests and items written since start;
@@ -141,11 +143,11 @@ class DynamoCache(Cache, DocumentStore):
 
     # -- files --------------------------------------------------------------------------
 
-    def add_file(self, record: FileRecord) -> None:
+    def add_file(self, record: FileRecord, claims: Sequence[Claim] = ()) -> None:
         encoded = encode_record(record)
-        self.table.retry("add_file", lambda: self._add_once(record, encoded))
+        self.table.retry("add_file", lambda: self._add_once(record, encoded, claims))
 
-    def _add_once(self, record: FileRecord, encoded: str) -> None:
+    def _add_once(self, record: FileRecord, encoded: str, claims: Sequence[Claim]) -> None:
         project, filename, table = record.project, record.filename, self.table.name
         head = self.table.get("add_file", head_key(project))
         size = entry_bytes(filename, encoded)
@@ -171,7 +173,9 @@ class DynamoCache(Cache, DocumentStore):
             listed = {"#p": PROJECT_ATTR + project}
             items.append(update(table, shard_key(project), "SET #p = :name", names=listed,
                                 values={":name": values[":name"]}))  # fmt: skip
-        self.table.commit("add_file", items, {0: lambda: AlreadyExists(f"{filename} is already recorded")})
+        claimed, failures = self._claim_items(claims, len(items))
+        failures[0] = lambda: AlreadyExists(f"{filename} is already recorded")
+        self.table.commit("add_file", items + claimed, failures)
 
     def get_file(self, project: NormalizedName, filename: str) -> FileRecord | None:
         found = self.table.get("get_file", file_key(project, filename))
@@ -226,10 +230,18 @@ class DynamoCache(Cache, DocumentStore):
         missing = {n: lambda: NotFound("a file to update is no longer recorded") for n in range(len(group))}
         self.table.commit("update_files", items, missing)
 
-    def remove_file(self, project: NormalizedName, filename: str) -> None:
-        self.table.retry("remove_file", lambda: self._remove_once(project, filename))
+    def remove_file(
+        self,
+        project: NormalizedName,
+        filename: str,
+        release: Sequence[Claim] = (),
+        mark: Sequence[Claim] = (),
+    ) -> None:
+        self.table.retry("remove_file", lambda: self._remove_once(project, filename, release, mark))
 
-    def _remove_once(self, project: str, filename: str) -> None:
+    def _remove_once(
+        self, project: str, filename: str, release: Sequence[Claim], mark: Sequence[Claim]
+    ) -> None:
         found = self.table.get("remove_file", file_key(project, filename))
         if found is None:
             raise NotFound(f"{filename} is not recorded")
@@ -251,6 +263,7 @@ class DynamoCache(Cache, DocumentStore):
                                 condition="#c = :seen"))  # fmt: skip
         else:
             items += self._last_file_items(project, chunk, head)
+        items += self._release_items(release, mark)
         self.table.commit("remove_file", items, {0: lambda: NotFound(f"{filename} is not recorded")})
 
     def _last_file_items(self, project: str, chunk: int, head: Item | None) -> list[Item]:

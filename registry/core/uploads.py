@@ -19,8 +19,9 @@ from packaging.utils import NormalizedName, canonicalize_name
 from ..access import Identity, Permissions
 from ..cache import Cache
 from ..config.views import Limits
-from ..errors import InvalidUpload, TooLarge
+from ..errors import Claimed, InvalidUpload, TooLarge
 from ..models import FileRecord
+from . import upload_state
 from .distribution import (
     DistributionMetadata,
     ParsedFilename,
@@ -237,5 +238,12 @@ class Uploads:
         record = new_record(parsed, digests, metadata, uploader=grant.uploader)
         raw = wheel_metadata(parsed, metadata)
         if existing is not None:
-            return UploadOutcome(self.pipeline.replace(existing, record, form.content, raw), created=True)
-        return UploadOutcome(self.pipeline.add(record, form.content, raw), created=True)
+            upload_state.claim_replacement(self.cache, existing, record)
+            replaced = self.pipeline.replace(existing, record, form.content, raw)
+            upload_state.release_replaced(self.cache, existing)
+            return UploadOutcome(replaced, created=True)
+        claims = upload_state.check(self.cache, record)
+        try:
+            return UploadOutcome(self.pipeline.add(record, form.content, raw, claims), created=True)
+        except Claimed as exc:  # lost a race to a concurrent upload
+            raise upload_state.refusal(exc, record) from None
