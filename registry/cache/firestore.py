@@ -289,7 +289,6 @@ class FirestoreCache(FirestoreDocuments, FirestoreCatalog, FirestoreClaims, Cach
             raise NotFound(f"{filename} is not recorded")
         header = self._get("remove_file", self._header(project), ["count", "chunks"])
         current = header.to_dict() or {}
-        chunk = str(snapshot.get("chunk"))
         db = self._db()
         batch = db.batch()
         batch.delete(file_ref, option=db.write_option(exists=True))
@@ -303,27 +302,29 @@ class FirestoreCache(FirestoreDocuments, FirestoreCatalog, FirestoreClaims, Cach
             batch.delete(self._header(project), option=db.write_option(last_update_time=header.update_time))
             self.index.drop(batch, project)
         else:
-            update: dict[str, Any] = {
-                "count": firestore.Increment(-1),
-                field_path("chunks", chunk): firestore.Increment(
-                    -entry_bytes(filename, snapshot.get("record"))
-                ),
-            }
-            if chunk == HEADER_CHUNK:
-                update[field_path("files", filename)] = firestore.DELETE_FIELD
-            else:
-                batch.set(
-                    self._chunk(project, chunk), {"files": {filename: firestore.DELETE_FIELD}}, merge=True
-                )
-            guard = db.write_option(last_update_time=header.update_time)
-            batch.update(self._header(project), update, option=guard)
-            self.index.stamp(batch, [project])
+            self._drop_entry(batch, project, filename, snapshot, header)
         try:
             self._commit("remove_file", batch)
         except BackendUnavailable as exc:
             if isinstance(exc.__cause__, google_errors.NotFound):
                 raise NotFound(f"{filename} is not recorded") from exc.__cause__
             raise
+
+    def _drop_entry(self, batch: Any, project: str, filename: str, snapshot: Any, header: Any) -> None:
+        """Add to ``batch`` the removal of one file's copy from a project that keeps others."""
+        chunk = str(snapshot.get("chunk"))
+        db = self._db()
+        update: dict[str, Any] = {
+            "count": firestore.Increment(-1),
+            field_path("chunks", chunk): firestore.Increment(-entry_bytes(filename, snapshot.get("record"))),
+        }
+        if chunk == HEADER_CHUNK:
+            update[field_path("files", filename)] = firestore.DELETE_FIELD
+        else:
+            batch.set(self._chunk(project, chunk), {"files": {filename: firestore.DELETE_FIELD}}, merge=True)
+        guard = db.write_option(last_update_time=header.update_time)
+        batch.update(self._header(project), update, option=guard)
+        self.index.stamp(batch, [project])
 
     def list_projects(self) -> list[ProjectSummary]:
         self._adopt_legacy_index()
