@@ -161,6 +161,7 @@ class LargeUploads:
             if not grant.overwrite:
                 raise file_exists_error(parsed.filename, existing.sha256)
         else:  # refused before any byte is sent; checked again when the bytes are recorded
+            self.uploads.backfill.ensure()
             upload_state.check(self.cache, declared.record(parsed))
         session_id = secrets.token_hex(16)
         url = self.storage.create_upload_session(

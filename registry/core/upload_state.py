@@ -16,6 +16,7 @@ against none, and leave no tombstone (a pruned cached file may be fetched again)
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable
 
@@ -24,12 +25,16 @@ from packaging.version import Version
 
 from ..cache import Cache
 from ..cache.claims import Claim, first_conflict
-from ..errors import Claimed, InvalidUpload
+from ..errors import Claimed, InvalidUpload, NotFound
 from ..models import FileRecord, utcnow
+from ..storage import Storage
 
 #: Storage prefix of tombstone objects (no project name starts with ``_``).
 TOMBSTONES = "_tombstones/"
 DELETED = "deleted "
+#: Held once every record written before claims existed has its claims (``Backfill``).
+FILLED = Claim("meta:claims-filled", "yes")
+FILL_BATCH = 50
 _FOLD = str.maketrans({"1": "l", "i": "l", "0": "o"})
 
 
@@ -130,15 +135,79 @@ def check(cache: Cache, record: FileRecord) -> list[Claim]:
     return claims
 
 
-def fill(cache: Cache, records: Iterable[FileRecord]) -> None:
-    """Take the claims of records written before claims existed (rebuild, migrate, an import).
+def fill(cache: Cache, records: Iterable[FileRecord]) -> int:
+    """Take the claims of records written before claims existed (rebuild, migrate, an import);
+    return how many were asked for.
 
-    Create-only and first come first served: a registry that already breaks a rule still loads;
-    the file that comes first keeps the claim, the others simply hold none.
+    Create-only and first come first served (oldest upload first): a registry that already
+    breaks a rule still loads; the file that comes first keeps the claim, the others hold none.
     """
-    claims = [claim for record in records for claim in claims_for(record)]
-    for start in range(0, len(claims), 100):
-        cache.set_claims(put=claims[start : start + 100])
+    ordered = sorted(records, key=lambda record: record.upload_time)
+    claims = [claim for record in ordered for claim in claims_for(record)]
+    for start in range(0, len(claims), FILL_BATCH):
+        cache.set_claims(put=claims[start : start + FILL_BATCH])
+    return len(claims)
+
+
+def fill_all(cache: Cache) -> int:
+    """Fill the claims of every recorded file, then mark the Cache as filled (``FILLED``)."""
+    records = [record for project in cache.list_projects() for record in cache.list_files(project.name)]
+    count = fill(cache, records)
+    cache.set_claims(put=[FILLED])
+    return count
+
+
+def fill_from(cache: Cache, storage: Storage, records: Iterable[FileRecord], keys: Iterable[str]) -> int:
+    """After a rebuild or a migration: the claims of ``records``, the tombstones among the
+    Storage ``keys``, and the mark that the Cache is filled. Returns the claims asked for."""
+    count = fill(cache, records) + restore_tombstones(cache, storage, keys)
+    cache.set_claims(put=[FILLED])
+    return count
+
+
+class Backfill:
+    """Fills the claims of a Cache written before claims existed, once, before the first upload
+    that needs them. A process pays one read to learn it is done; the filling is create-only,
+    so processes that fill at once agree."""
+
+    def __init__(self, cache: Cache) -> None:
+        self.cache = cache
+        self.done = False
+
+    def ensure(self) -> None:
+        if self.done:
+            return
+        if FILLED.key not in self.cache.get_claims([FILLED.key]):
+            fill_all(self.cache)
+        self.done = True
+
+
+def lift(cache: Cache, storage: Storage, project: NormalizedName, filename: str) -> str:
+    """Lift the tombstone of a deleted file, so its filename may be uploaded again (admins
+    only: the command line). Returns what the tombstone said.
+
+    :raises NotFound: the filename has no tombstone.
+    """
+    key = filename_key(project, filename)
+    owner = cache.get_claims([key]).get(key, "")
+    if not owner.startswith(DELETED):
+        raise NotFound(f"{project}/{filename} has no tombstone: it was not deleted, or never uploaded")
+    cache.set_claims(drop=[key])
+    storage.delete(tombstone_key(project, filename))
+    return owner[len(DELETED) :]
+
+
+def restore_tombstones(cache: Cache, storage: Storage, keys: Iterable[str]) -> int:
+    """Take the tombstone claims kept in Storage (a rebuild: ``keys`` is its listing)."""
+    marks = []
+    for key in keys:
+        if key.startswith(TOMBSTONES):
+            with contextlib.suppress(NotFound):
+                project, _, filename = key[len(TOMBSTONES) :].partition("/")
+                owner = storage.get_meta(key).get("owner", DELETED + "{}")
+                marks.append(Claim(filename_key(NormalizedName(project), filename), owner))
+    cache.set_claims(put=marks)
+    return len(marks)
 
 
 def claim_replacement(cache: Cache, old: FileRecord, new: FileRecord) -> None:
