@@ -174,9 +174,12 @@ class FirestoreCache(FirestoreDocuments, FirestoreCatalog, FirestoreClaims, Cach
         try:
             self._commit("add_file", batch)
         except BackendUnavailable as exc:
-            if isinstance(exc.__cause__, google_errors.AlreadyExists):  # not Aborted, also a Conflict
-                raise self._lost_claim(claims) or AlreadyExists(f"{filename} is already recorded") from None
-            raise
+            if not isinstance(exc.__cause__, google_errors.AlreadyExists):  # not Aborted, also a Conflict
+                raise
+            free = self._free_claims(claims)
+            if len(free) < len(claims):  # some were this owner's already: add without them
+                return self.add_file(record, free)
+            raise AlreadyExists(f"{filename} is already recorded") from exc.__cause__
         finally:
             self._forget_serial(project)
 

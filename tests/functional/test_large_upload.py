@@ -296,7 +296,9 @@ def test_a_backend_failure_keeps_the_staged_file_for_a_retry(
     send(opened.get_json()["upload_url"], content)
     cache = registry.services.cache
 
-    def unavailable(record: object, claims: object = ()) -> None:  # injected: Firestore down at the worst moment
+    def unavailable(
+        record: object, claims: object = ()
+    ) -> None:  # injected: Firestore down at the worst moment
         raise BackendUnavailable("Firestore: injected failure")
 
     monkeypatch.setattr(cache, "add_file", unavailable)
