@@ -20,9 +20,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 sys.path.append(str(Path(__file__).resolve().parent.parent))
+
+from packaging.utils import NormalizedName
 
 from registry.cache import Cache, cache_from_config
 from registry.config import load_config
@@ -36,8 +39,9 @@ def _record(tag: str, n: int) -> FileRecord:
     """The n-th file: a new project every tenth file (its first file also claims the name)."""
     project = f"bench-{tag}-{n // 10}"
     filename = f"{project.replace('-', '_')}-1.{n % 10}.tar.gz"
-    return FileRecord(project=project, version=f"1.{n % 10}", filename=filename, packagetype="sdist",
-                      size=1000, sha256=hashlib.sha256(f"{tag}{n}".encode()).hexdigest())  # fmt: skip
+    sha256 = hashlib.sha256(f"{tag}{n}".encode()).hexdigest()
+    version = f"1.{n % 10}"
+    return FileRecord(NormalizedName(project), version, filename, "sdist", size=1000, sha256=sha256)
 
 
 def _usage(cache: Cache) -> tuple[int, int]:
@@ -78,10 +82,14 @@ def measure(cache: Cache, rounds: int, tag: str = "") -> dict[str, dict[str, flo
     modes = ("before", "rules")
     samples: dict[str, dict[str, list[float]]] = {mode: {c: [] for c in COLUMNS} for mode in modes}
     records = {mode: [_record(f"{tag}{mode}", n) for n in range(rounds)] for mode in modes}
-    for prefix, action in (("upload", _upload), ("delete", _delete)):
+    actions: tuple[tuple[str, Callable[[Cache, FileRecord, bool], None]], ...] = (
+        ("upload", _upload),
+        ("delete", _delete),
+    )
+    for prefix, action in actions:
         for n in range(rounds):
             for mode in modes:
-                sample = _timed(cache, lambda r=records[mode][n], m=mode, a=action: a(cache, r, m == "rules"))
+                sample = _timed(cache, partial(action, cache, records[mode][n], mode == "rules"))
                 for suffix, value in zip(("ms", "reads", "writes"), sample, strict=True):
                     samples[mode][f"{prefix} {suffix}"].append(value)
     return {mode: {c: statistics.median(v) for c, v in columns.items()} for mode, columns in samples.items()}
