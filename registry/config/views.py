@@ -13,6 +13,8 @@ from typing import Any
 
 from packaging.utils import NormalizedName, canonicalize_name
 
+from ..errors import ConfigError
+
 
 @dataclass(frozen=True)
 class Backends:
@@ -55,6 +57,9 @@ class FallbackSettings:
     page_ttl: int
     always_show_upstream: bool
     disallowed: frozenset[NormalizedName]
+    wait_for_refresh: bool
+    retry_after: float
+    memory: int  # bytes per worker for parsed and for rendered upstream pages
 
 
 @dataclass(frozen=True)
@@ -152,6 +157,12 @@ class _Section:
 
 
 def _fallback(pypi: _Section) -> FallbackSettings:
+    """:raises ConfigError: a fallback mode without an upstream URL (it could never work)."""
+    if pypi("fallback") != "none" and not pypi("fallback_url"):
+        raise ConfigError(
+            f"pypi.fallback = {pypi('fallback')} needs pypi.fallback_url: set it to the upstream "
+            "simple index URL (there is no default upstream), or set pypi.fallback = none"
+        )
     return FallbackSettings(
         mode=pypi("fallback"),
         url=pypi("fallback_url"),
@@ -161,6 +172,9 @@ def _fallback(pypi: _Section) -> FallbackSettings:
         page_ttl=pypi("fallback_page_ttl"),
         always_show_upstream=pypi("always_show_upstream"),
         disallowed=frozenset(canonicalize_name(name) for name in pypi("disallow_fallback")),
+        wait_for_refresh=pypi("fallback_wait_for_refresh"),
+        retry_after=pypi("fallback_retry_after"),
+        memory=pypi("fallback_memory"),
     )
 
 

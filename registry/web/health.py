@@ -5,15 +5,17 @@ it, so a revision whose bucket or database is unusable never gets traffic, and t
 request finds the clients warm. ``/health/live`` is liveness: it answers while the process
 serves requests and touches no backend, so a Firestore or GCS outage never makes Cloud Run
 restart healthy instances (a restart cannot fix a backend and would add cold starts).
+An admin's ``/health`` also shows the upstream's memory use and circuit breaker.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 from werkzeug.wrappers import Response
 
+from ..errors import RegistryError
 from .caching import apply_cache_policy
-from .common import core
+from .common import core, identity, pages
 
 bp = Blueprint("health", __name__)
 
@@ -33,6 +35,21 @@ def health() -> Response:
     """Check each backend; 200 when all work, 503 naming the failing one otherwise."""
     checks = core().check_health()
     healthy = all(value == "ok" for value in checks.values())
-    response = jsonify({"status": "ok" if healthy else "error", **checks})
+    details: dict[str, object] = {}
+    fallback = core().fallback
+    if fallback is not None and _asked_by_admin():
+        entries, size = pages().use()
+        details["upstream"] = fallback.upstream.status() | {"rendered_pages": entries, "rendered_bytes": size}
+    response = jsonify({"status": "ok" if healthy else "error", **checks, **details})
     response.status_code = 200 if healthy else 503
     return apply_cache_policy(response, "never")
+
+
+def _asked_by_admin() -> bool:
+    """Whether the caller sent an admin's credentials (probes send none: no check is made)."""
+    if "Authorization" not in request.headers:
+        return False
+    try:
+        return identity().is_admin
+    except RegistryError:
+        return False
