@@ -12,7 +12,8 @@ use when missing. Its items (``dynamo_layout.py`` builds the keys; ``docs/backen
   go to the next chunk, keeping each item under DynamoDB's 400 KB limit.
 - ``index`` / ``shard#<k>``: every project's display name, over 16 items, for ``/simple/`` in one
   query. ``meta`` / ``index``: the index serial and the file count; ``meta`` / ``docs``: the
-  access serial. ``doc#<kind>`` / ``<key>``: access documents.
+  access serial. ``doc#<kind>`` / ``<key>``: access documents. ``claim#<key>`` / ``claim``: the
+  upload rules' claims (``dynamo_claims.py``).
 
 Every change is one ``TransactWriteItems`` (all or nothing). Adds write blindly (``SET``/``ADD``)
 after one read of the head to pick a chunk; the conditional create of the file item is the race

@@ -13,6 +13,7 @@ Documents (``<ns>`` is ``db.namespace``; see ``docs/firestore.md`` for costs per
   sum of their update times is the index serial.
 - ``<ns>_access/<kind>:<key>``: access data (see ``firestore_documents``).
 - ``<ns>_meta/catalog``: the project catalog the web UI searches (see ``firestore_catalog``).
+- ``<ns>_claims/<key>``: the upload rules' claims (see ``firestore_claims``).
 
 Every change is one atomic batched commit (a transaction without reads). Adds write blindly
 (field transforms, no read-modify-write), so parallel uploads to one project never contend;

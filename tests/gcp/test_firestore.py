@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from registry.cache.claims import Claim
 from registry.cache.firestore import FirestoreCache
 from registry.cache.firestore_index import SHARDS
 from registry.cli import cli
@@ -183,7 +184,7 @@ def test_the_index_file_names_the_collections_in_use(firestore_emulator: object)
     project = unique("demo-")
     cache = FirestoreCache(project=project, chunk_bytes=2000)  # the default namespace
     for number in range(12):
-        cache.add_file(record(f"1.{number}"))
+        cache.add_file(record(f"1.{number}"), [Claim(f"sha256:{number}", "demo/file")])
     cache.put_doc("user", "alice", {"password_hash": "x", "admin": False})
     client = google_firestore.Client(project=project)
     groups = {collection.id for collection in client.collections()}
