@@ -48,6 +48,15 @@ class AlreadyExists(RegistryError):
     """A create-only write found an existing object or record (backend level)."""
 
 
+class Claimed(RegistryError):
+    """A create-only claim (``registry.cache.claims``) is held by another owner (backend level)."""
+
+    def __init__(self, key: str, owner: str) -> None:
+        super().__init__(f"{key} is held by {owner}")
+        self.key = key
+        self.owner = owner
+
+
 class ReadOnly(RegistryError):
     """The data cannot be changed here (users defined in the config file, say)."""
 

@@ -13,13 +13,14 @@ override. The access data kept in the database is a separate interface
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
 from packaging.utils import NormalizedName
 
 from ..config import Config, Setting
 from ..models import FileRecord, ProjectSummary
+from .claims import Claim
 
 
 class Cache(ABC):
@@ -39,10 +40,14 @@ class Cache(ABC):
     # -- files --------------------------------------------------------------------------
 
     @abstractmethod
-    def add_file(self, record: FileRecord) -> None:
+    def add_file(self, record: FileRecord, claims: Sequence[Claim] = ()) -> None:
         """Record a new file, atomically, bumping the project's and the index's serial.
 
+        ``claims`` are taken in the same transaction, create-only: a claim already held by the
+        same owner is kept as it is; one held by another owner refuses the whole add.
+
         :raises AlreadyExists: a record with this project and filename exists.
+        :raises Claimed: a claim is held by another owner; nothing was recorded.
         :raises BackendUnavailable: the backend failed; nothing was recorded.
         """
 
@@ -62,10 +67,35 @@ class Cache(ABC):
         """
 
     @abstractmethod
-    def remove_file(self, project: NormalizedName, filename: str) -> None:
+    def remove_file(
+        self,
+        project: NormalizedName,
+        filename: str,
+        release: Sequence[Claim] = (),
+        mark: Sequence[Claim] = (),
+    ) -> None:
         """Delete a record, bumping serials; a project with no files left disappears.
 
-        :raises NotFound: no such record.
+        In the same transaction, each claim in ``release`` still held by its owner is dropped,
+        and each in ``mark`` is written whoever holds it (a tombstone).
+
+        :raises NotFound: no such record; no claim changed.
+        """
+
+    # -- claims (registry.cache.claims) -----------------------------------------------------
+
+    @abstractmethod
+    def get_claims(self, keys: Iterable[str]) -> dict[str, str]:
+        """The owner of each of ``keys`` that is held (absent keys are left out)."""
+
+    @abstractmethod
+    def set_claims(self, put: Sequence[Claim] = (), drop: Sequence[str] = ()) -> None:
+        """Outside any file change: take each ``put`` claim that nobody holds (a held one is
+        kept, whoever holds it) and drop each ``drop`` key, whoever holds it.
+
+        For filling the claims of records written before claims existed, restoring tombstones
+        from Storage, and the admin command that lifts one; each claim is its own create-only
+        write, the whole is not one transaction.
         """
 
     @abstractmethod

@@ -12,7 +12,8 @@ use when missing. Its items (``dynamo_layout.py`` builds the keys; ``docs/backen
   go to the next chunk, keeping each item under DynamoDB's 400 KB limit.
 - ``index`` / ``shard#<k>``: every project's display name, over 16 items, for ``/simple/`` in one
   query. ``meta`` / ``index``: the index serial and the file count; ``meta`` / ``docs``: the
-  access serial. ``doc#<kind>`` / ``<key>``: access documents.
+  access serial. ``doc#<kind>`` / ``<key>``: access documents. ``claim#<key>`` / ``claim``: the
+  upload rules' claims (``dynamo_claims.py``).
 
 Every change is one ``TransactWriteItems`` (all or nothing). Adds write blindly (``SET``/``ADD``)
 after one read of the head to pick a chunk; the conditional create of the file item is the race
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import Any
 
@@ -36,7 +37,9 @@ from ..config import Config, Setting, parse_text
 from ..errors import AlreadyExists, ConfigError, NotFound
 from ..models import FileRecord, ProjectSummary
 from .base import Cache
+from .claims import Claim
 from .documents import DocumentStore
+from .dynamo_claims import DynamoClaims
 from .dynamo_layout import (
     CHUNK_BYTES,
     DOCS_META,
@@ -76,7 +79,7 @@ class _Missing(Exception):
     """The item a conditional delete expected was not there."""
 
 
-class DynamoCache(Cache, DocumentStore):
+class DynamoCache(DynamoClaims, Cache, DocumentStore):
     """Metadata in DynamoDB (``pypi.db = dynamo``), or any endpoint speaking its API.
 
     ``reads`` and ``writes`` count read requests and items written since start;
@@ -141,11 +144,11 @@ class DynamoCache(Cache, DocumentStore):
 
     # -- files --------------------------------------------------------------------------
 
-    def add_file(self, record: FileRecord) -> None:
+    def add_file(self, record: FileRecord, claims: Sequence[Claim] = ()) -> None:
         encoded = encode_record(record)
-        self.table.retry("add_file", lambda: self._add_once(record, encoded))
+        self.table.retry("add_file", lambda: self._add_once(record, encoded, claims))
 
-    def _add_once(self, record: FileRecord, encoded: str) -> None:
+    def _add_once(self, record: FileRecord, encoded: str, claims: Sequence[Claim]) -> None:
         project, filename, table = record.project, record.filename, self.table.name
         head = self.table.get("add_file", head_key(project))
         size = entry_bytes(filename, encoded)
@@ -171,7 +174,9 @@ class DynamoCache(Cache, DocumentStore):
             listed = {"#p": PROJECT_ATTR + project}
             items.append(update(table, shard_key(project), "SET #p = :name", names=listed,
                                 values={":name": values[":name"]}))  # fmt: skip
-        self.table.commit("add_file", items, {0: lambda: AlreadyExists(f"{filename} is already recorded")})
+        claimed, failures = self._claim_items(claims, len(items))
+        failures[0] = lambda: AlreadyExists(f"{filename} is already recorded")
+        self.table.commit("add_file", items + claimed, failures)
 
     def get_file(self, project: NormalizedName, filename: str) -> FileRecord | None:
         found = self.table.get("get_file", file_key(project, filename))
@@ -226,10 +231,18 @@ class DynamoCache(Cache, DocumentStore):
         missing = {n: lambda: NotFound("a file to update is no longer recorded") for n in range(len(group))}
         self.table.commit("update_files", items, missing)
 
-    def remove_file(self, project: NormalizedName, filename: str) -> None:
-        self.table.retry("remove_file", lambda: self._remove_once(project, filename))
+    def remove_file(
+        self,
+        project: NormalizedName,
+        filename: str,
+        release: Sequence[Claim] = (),
+        mark: Sequence[Claim] = (),
+    ) -> None:
+        self.table.retry("remove_file", lambda: self._remove_once(project, filename, release, mark))
 
-    def _remove_once(self, project: str, filename: str) -> None:
+    def _remove_once(
+        self, project: str, filename: str, release: Sequence[Claim], mark: Sequence[Claim]
+    ) -> None:
         found = self.table.get("remove_file", file_key(project, filename))
         if found is None:
             raise NotFound(f"{filename} is not recorded")
@@ -251,6 +264,7 @@ class DynamoCache(Cache, DocumentStore):
                                 condition="#c = :seen"))  # fmt: skip
         else:
             items += self._last_file_items(project, chunk, head)
+        items += self._release_items(release, mark)
         self.table.commit("remove_file", items, {0: lambda: NotFound(f"{filename} is not recorded")})
 
     def _last_file_items(self, project: str, chunk: int, head: Item | None) -> list[Item]:

@@ -13,6 +13,7 @@ Documents (``<ns>`` is ``db.namespace``; see ``docs/firestore.md`` for costs per
   sum of their update times is the index serial.
 - ``<ns>_access/<kind>:<key>``: access data (see ``firestore_documents``).
 - ``<ns>_meta/catalog``: the project catalog the web UI searches (see ``firestore_catalog``).
+- ``<ns>_claims/<key>``: the upload rules' claims (see ``firestore_claims``).
 
 Every change is one atomic batched commit (a transaction without reads). Adds write blindly
 (field transforms, no read-modify-write), so parallel uploads to one project never contend;
@@ -24,7 +25,7 @@ commit and never repeat, even after a project is removed and created again.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from google.api_core import exceptions as google_errors
@@ -35,7 +36,9 @@ from ..config import Config, Setting, parse_float, parse_text
 from ..errors import AlreadyExists, BackendUnavailable, ConfigError, NotFound
 from ..models import FileRecord, ProjectSummary
 from .base import Cache
+from .claims import Claim
 from .firestore_catalog import FirestoreCatalog
+from .firestore_claims import FirestoreClaims
 from .firestore_documents import FirestoreDocuments
 from .firestore_encoding import (
     doc_id,
@@ -54,9 +57,10 @@ T = TypeVar("T")
 CHUNK_BYTES = 600_000
 HEADER_CHUNK = "0"  # chunk 0 is the ``files`` map on the header itself
 REMOVE_ATTEMPTS = 20
+_ClaimChanges = tuple[Sequence[Claim], Sequence[Claim]]  # released, marked
 
 
-class FirestoreCache(FirestoreDocuments, FirestoreCatalog, Cache):
+class FirestoreCache(FirestoreDocuments, FirestoreCatalog, FirestoreClaims, Cache):
     """Metadata in Firestore (or its emulator, when ``FIRESTORE_EMULATOR_HOST`` is set): file
     records here, access documents in ``FirestoreDocuments``, the client in ``FirestoreClient``."""
 
@@ -140,7 +144,7 @@ class FirestoreCache(FirestoreDocuments, FirestoreCatalog, Cache):
         last = max(chunks, key=int)
         return last if chunks[last] + size <= self.chunk_bytes else str(int(last) + 1)
 
-    def add_file(self, record: FileRecord) -> None:
+    def add_file(self, record: FileRecord, claims: Sequence[Claim] = ()) -> None:
         project, filename = record.project, record.filename
         header = self._get("add_file", self._header(project), ["name", "count", "chunks"])
         current = header.to_dict() or {}
@@ -152,6 +156,7 @@ class FirestoreCache(FirestoreDocuments, FirestoreCatalog, Cache):
         display = display or record.display_name
         db = self._db()
         batch = db.batch()
+        self._take_claims(batch, claims)
         batch.create(
             self._file(project, filename),
             {"project": project, "filename": filename, "record": encoded, "chunk": int(chunk)},
@@ -170,9 +175,12 @@ class FirestoreCache(FirestoreDocuments, FirestoreCatalog, Cache):
         try:
             self._commit("add_file", batch)
         except BackendUnavailable as exc:
-            if isinstance(exc.__cause__, google_errors.AlreadyExists):  # not Aborted, also a Conflict
-                raise AlreadyExists(f"{filename} is already recorded") from exc.__cause__
-            raise
+            if not isinstance(exc.__cause__, google_errors.AlreadyExists):  # not Aborted, also a Conflict
+                raise
+            free = self._free_claims(claims)
+            if len(free) < len(claims):  # some were this owner's already: add without them
+                return self.add_file(record, free)
+            raise AlreadyExists(f"{filename} is already recorded") from exc.__cause__
         finally:
             self._forget_serial(project)
 
@@ -255,9 +263,15 @@ class FirestoreCache(FirestoreDocuments, FirestoreCatalog, Cache):
             batch.set(self._header(name), header, merge=True)
         self.index.stamp(batch, headers)
 
-    def remove_file(self, project: NormalizedName, filename: str) -> None:
+    def remove_file(
+        self,
+        project: NormalizedName,
+        filename: str,
+        release: Sequence[Claim] = (),
+        mark: Sequence[Claim] = (),
+    ) -> None:
         try:
-            self._retry_on_conflict(lambda: self._remove_once(project, filename))
+            self._retry_on_conflict(lambda: self._remove_once(project, filename, (release, mark)))
         finally:
             self._forget_serial(project)
 
@@ -272,18 +286,17 @@ class FirestoreCache(FirestoreDocuments, FirestoreCatalog, Cache):
                 time.sleep(min(0.5, 0.01 * 2**tries))
         raise BackendUnavailable(f"Firestore: too much contention, gave up after {REMOVE_ATTEMPTS} tries")
 
-    def _remove_once(self, project: NormalizedName, filename: str) -> None:
+    def _remove_once(self, project: NormalizedName, filename: str, claims: _ClaimChanges) -> None:
         file_ref = self._file(project, filename)
         snapshot = self._get("remove_file", file_ref)
         if not snapshot.exists:
             raise NotFound(f"{filename} is not recorded")
         header = self._get("remove_file", self._header(project), ["count", "chunks"])
         current = header.to_dict() or {}
-        chunk = str(snapshot.get("chunk"))
-        size = entry_bytes(filename, snapshot.get("record"))
         db = self._db()
         batch = db.batch()
         batch.delete(file_ref, option=db.write_option(exists=True))
+        self._change_claims(batch, *claims)
         if not header.exists:  # cannot happen through this class; heal rather than fail
             self.index.drop(batch, project)
         elif (current.get("count") or 0) <= 1:
@@ -293,25 +306,29 @@ class FirestoreCache(FirestoreDocuments, FirestoreCatalog, Cache):
             batch.delete(self._header(project), option=db.write_option(last_update_time=header.update_time))
             self.index.drop(batch, project)
         else:
-            update: dict[str, Any] = {
-                "count": firestore.Increment(-1),
-                field_path("chunks", chunk): firestore.Increment(-size),
-            }
-            if chunk == HEADER_CHUNK:
-                update[field_path("files", filename)] = firestore.DELETE_FIELD
-            else:
-                batch.set(
-                    self._chunk(project, chunk), {"files": {filename: firestore.DELETE_FIELD}}, merge=True
-                )
-            guard = db.write_option(last_update_time=header.update_time)
-            batch.update(self._header(project), update, option=guard)
-            self.index.stamp(batch, [project])
+            self._drop_entry(batch, project, filename, snapshot, header)
         try:
             self._commit("remove_file", batch)
         except BackendUnavailable as exc:
             if isinstance(exc.__cause__, google_errors.NotFound):
                 raise NotFound(f"{filename} is not recorded") from exc.__cause__
             raise
+
+    def _drop_entry(self, batch: Any, project: str, filename: str, snapshot: Any, header: Any) -> None:
+        """Add to ``batch`` the removal of one file's copy from a project that keeps others."""
+        chunk = str(snapshot.get("chunk"))
+        db = self._db()
+        update: dict[str, Any] = {
+            "count": firestore.Increment(-1),
+            field_path("chunks", chunk): firestore.Increment(-entry_bytes(filename, snapshot.get("record"))),
+        }
+        if chunk == HEADER_CHUNK:
+            update[field_path("files", filename)] = firestore.DELETE_FIELD
+        else:
+            batch.set(self._chunk(project, chunk), {"files": {filename: firestore.DELETE_FIELD}}, merge=True)
+        guard = db.write_option(last_update_time=header.update_time)
+        batch.update(self._header(project), update, option=guard)
+        self.index.stamp(batch, [project])
 
     def list_projects(self) -> list[ProjectSummary]:
         self._adopt_legacy_index()

@@ -19,7 +19,7 @@ import importlib.util
 import json
 import os
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -30,12 +30,13 @@ from ..config import Config, Setting, parse_int, parse_text
 from ..errors import AlreadyExists, BackendUnavailable, ConfigError, NotFound
 from ..models import FileRecord, ProjectSummary
 from .base import Cache
+from .claims import Claim, first_conflict, releasable
 from .documents import DocumentStore
 
 try:
     import sqlalchemy as sa
 
-    from .sql_schema import COUNTERS, DOCS, FILES, PROJECTS, describe, migrate
+    from .sql_schema import CLAIMS, COUNTERS, DOCS, FILES, PROJECTS, describe, migrate
 except ImportError:  # an optional install: from_config names the pip command
     pass
 
@@ -105,6 +106,21 @@ def _unstorable(*names: str) -> bool:
 def _sqlite_connected(connection: Any, _record: Any) -> None:
     """Per connection: in WAL mode (set by the schema set-up) NORMAL sync is crash-safe and fast."""
     connection.execute("PRAGMA synchronous=NORMAL")
+
+
+def _held(connection: sa.Connection, keys: list[str]) -> dict[str, str]:
+    """The owner of each held claim among ``keys`` (read inside the caller's transaction)."""
+    if not keys:
+        return {}
+    rows = connection.execute(sa.select(CLAIMS.c.key, CLAIMS.c.owner).where(CLAIMS.c.key.in_(keys))).all()
+    return {key: owner for key, owner in rows}
+
+
+def _insert_claims(connection: sa.Connection, claims: list[Claim]) -> None:
+    """Insert ``claims`` (nobody holds them) in one statement; a key given twice goes in once."""
+    rows = list({claim.key: {"key": claim.key, "owner": claim.owner} for claim in claims}.values())
+    if rows:
+        connection.execute(sa.insert(CLAIMS), rows)
 
 
 class _Unchanged(Exception):
@@ -221,9 +237,14 @@ class SQLCache(Cache, DocumentStore):
 
     # -- files --------------------------------------------------------------------------
 
-    def add_file(self, record: FileRecord) -> None:
+    def add_file(self, record: FileRecord, claims: Sequence[Claim] = ()) -> None:
         row = {"project": record.project, "filename": record.filename, "record": json.dumps(record.to_dict())}
         with self._write("index", "add_file") as (connection, serial):
+            held = _held(connection, [claim.key for claim in claims])
+            conflict = first_conflict(claims, held)
+            if conflict is not None:
+                raise conflict
+            _insert_claims(connection, [claim for claim in claims if claim.key not in held])
             try:
                 connection.execute(sa.insert(FILES).values(**row))
             except sa.exc.IntegrityError as exc:
@@ -258,14 +279,41 @@ class SQLCache(Cache, DocumentStore):
             for project in {record.project for record in records}:
                 self._bump(connection, project, serial, None)
 
-    def remove_file(self, project: NormalizedName, filename: str) -> None:
+    def remove_file(
+        self,
+        project: NormalizedName,
+        filename: str,
+        release: Sequence[Claim] = (),
+        mark: Sequence[Claim] = (),
+    ) -> None:
         if _unstorable(project, filename):
             raise NotFound(f"{filename} is not recorded")
         here = (FILES.c.project == project) & (FILES.c.filename == filename)
         with self._write("index", "remove_file") as (connection, serial):
             if connection.execute(sa.delete(FILES).where(here)).rowcount != 1:
                 raise NotFound(f"{filename} is not recorded")
+            dropped = releasable(release, _held(connection, [claim.key for claim in release]))
+            marked = [claim.key for claim in mark]
+            if dropped or marked:
+                connection.execute(sa.delete(CLAIMS).where(CLAIMS.c.key.in_([*dropped, *marked])))
+            _insert_claims(connection, list(mark))
             self._bump(connection, project, serial, None)
+
+    # -- claims ---------------------------------------------------------------------------
+
+    def get_claims(self, keys: Iterable[str]) -> dict[str, str]:
+        wanted = [key for key in keys if not _unstorable(key)]
+        with self._read("get_claims") as connection:
+            return _held(connection, wanted)
+
+    def set_claims(self, put: Sequence[Claim] = (), drop: Sequence[str] = ()) -> None:
+        if not put and not drop:
+            return
+        with self._write("index", "set_claims") as (connection, _serial):
+            if drop:
+                connection.execute(sa.delete(CLAIMS).where(CLAIMS.c.key.in_(list(drop))))
+            held = _held(connection, [claim.key for claim in put])
+            _insert_claims(connection, [claim for claim in put if claim.key not in held])
 
     def list_projects(self) -> list[ProjectSummary]:
         query = sa.select(PROJECTS.c.name, PROJECTS.c.display_name, PROJECTS.c.serial)

@@ -20,12 +20,15 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
 from ..errors import BackendUnavailable
+from .claims import KEY_LENGTH
 
 #: Longest project name, filename and document key the tables hold (filenames are refused
 #: past 255 at upload). utf8mb4 x (255 + 255) stays under InnoDB's 3072-byte key limit.
 NAME_LENGTH = 255
 DOC_KEY_LENGTH = 512
 SETUP_ATTEMPTS = 20
+#: utf8mb4 x 600 = 2400 bytes, under InnoDB's 3072-byte key limit.
+CLAIM_KEY_LENGTH = KEY_LENGTH
 
 
 def _key(length: int) -> sa.types.TypeEngine[str]:
@@ -71,6 +74,14 @@ DOCS = sa.Table(
     sa.Column("data", _JSON_TEXT, nullable=False),
     **_MYSQL,
 )
+#: Claims (``registry.cache.claims``): written in the transactions of ``registry_files``.
+CLAIMS = sa.Table(
+    "registry_claims",
+    METADATA,
+    sa.Column("key", _key(CLAIM_KEY_LENGTH), primary_key=True),
+    sa.Column("owner", _JSON_TEXT, nullable=False),
+    **_MYSQL,
+)
 SCHEMA = sa.Table(
     "registry_schema",
     METADATA,
@@ -87,8 +98,12 @@ def _create_tables(connection: sa.Connection) -> None:
             connection.execute(sa.insert(COUNTERS).values(name=name, value=0))
 
 
+def _create_claims(connection: sa.Connection) -> None:
+    METADATA.create_all(connection, tables=[CLAIMS], checkfirst=True)
+
+
 #: Step n brings the schema from version n - 1 to n. Append; never change a released step.
-MIGRATIONS: tuple[Callable[[sa.Connection], None], ...] = (_create_tables,)
+MIGRATIONS: tuple[Callable[[sa.Connection], None], ...] = (_create_tables, _create_claims)
 
 
 def _migrate_once(connection: sa.Connection) -> None:

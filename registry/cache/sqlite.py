@@ -11,7 +11,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from ..config import Config, Setting, parse_text
 from ..errors import AlreadyExists, BackendUnavailable, ConfigError, NotFound
 from ..models import FileRecord, ProjectSummary
 from .base import Cache
+from .claims import Claim, first_conflict, releasable
 from .documents import DocumentStore
 
 _SCHEMA = """
@@ -45,6 +46,10 @@ CREATE TABLE IF NOT EXISTS docs (
     key TEXT NOT NULL,
     data TEXT NOT NULL,
     PRIMARY KEY (kind, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS claims (
+    key TEXT PRIMARY KEY,
+    owner TEXT NOT NULL
 ) WITHOUT ROWID;
 INSERT OR IGNORE INTO counters (name, value) VALUES ('serial', 0);
 INSERT OR IGNORE INTO counters (name, value) VALUES ('docs', 0);
@@ -168,8 +173,16 @@ class SQLiteCache(Cache, DocumentStore):
 
     # -- files --------------------------------------------------------------------------
 
-    def add_file(self, record: FileRecord) -> None:
+    def add_file(self, record: FileRecord, claims: Sequence[Claim] = ()) -> None:
         with self._write() as connection:
+            held = self._claims(connection, [claim.key for claim in claims])
+            conflict = first_conflict(claims, held)
+            if conflict is not None:
+                raise conflict
+            connection.executemany(
+                "INSERT OR IGNORE INTO claims (key, owner) VALUES (?, ?)",
+                [(claim.key, claim.owner) for claim in claims],
+            )
             try:
                 connection.execute(
                     "INSERT INTO files (project, filename, record) VALUES (?, ?, ?)",
@@ -204,14 +217,52 @@ class SQLiteCache(Cache, DocumentStore):
             for project in {record.project for record in records}:
                 self._bump(connection, project, None)
 
-    def remove_file(self, project: NormalizedName, filename: str) -> None:
+    def remove_file(
+        self,
+        project: NormalizedName,
+        filename: str,
+        release: Sequence[Claim] = (),
+        mark: Sequence[Claim] = (),
+    ) -> None:
         with self._write() as connection:
             cursor = connection.execute(
                 "DELETE FROM files WHERE project = ? AND filename = ?", (project, filename)
             )
             if cursor.rowcount != 1:
                 raise NotFound(f"{filename} is not recorded")
+            held = self._claims(connection, [claim.key for claim in release])
+            connection.executemany(
+                "DELETE FROM claims WHERE key = ?", [(key,) for key in releasable(release, held)]
+            )
+            connection.executemany(
+                "INSERT INTO claims (key, owner) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET owner = excluded.owner",
+                [(claim.key, claim.owner) for claim in mark],
+            )
             self._bump(connection, project, None)
+
+    # -- claims ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _claims(connection: sqlite3.Connection, keys: list[str]) -> dict[str, str]:
+        held: dict[str, str] = {}
+        for key in keys:
+            row = connection.execute("SELECT owner FROM claims WHERE key = ?", (key,)).fetchone()
+            if row is not None:
+                held[key] = row[0]
+        return held
+
+    def get_claims(self, keys: Iterable[str]) -> dict[str, str]:
+        with self._read() as connection:
+            return self._claims(connection, list(keys))
+
+    def set_claims(self, put: Sequence[Claim] = (), drop: Sequence[str] = ()) -> None:
+        with self._write() as connection:
+            connection.executemany(
+                "INSERT OR IGNORE INTO claims (key, owner) VALUES (?, ?)",
+                [(claim.key, claim.owner) for claim in put],
+            )
+            connection.executemany("DELETE FROM claims WHERE key = ?", [(key,) for key in drop])
 
     def list_projects(self) -> list[ProjectSummary]:
         with self._read() as connection:

@@ -3,7 +3,8 @@
 ``serve`` (serve), ``make-config``/``hash-password``/``config-docs`` (settings), ``yank``/
 ``unyank``/``delete`` (files), ``user``/``group``/``perm``/``token``/``access`` (access),
 ``rebuild``/``migrate``/``backend-usage`` (data), ``upload-large`` (upload), ``cooldown``
-(cooldown), ``mirror`` (mirror), ``prune`` (prune), ``import-pypicloud`` (pypicloud). Each
+(cooldown), ``mirror`` (mirror), ``prune`` (prune), ``import-pypicloud`` (pypicloud),
+``lift-tombstone``/``fill-claims`` (tombstones). Each
 module adds its commands to the one ``cli`` group defined in ``base``.
 """
 
@@ -19,6 +20,7 @@ from . import (  # noqa: F401 - they register commands
     pypicloud,
     serve,
     settings,
+    tombstones,
     upload,
 )
 from .base import cli

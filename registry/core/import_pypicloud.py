@@ -28,6 +28,7 @@ from .distribution import inspect_distribution, parse_filename
 from .pypicloud_access import AccessOutcome, import_access
 from .pypicloud_source import Bucket, Deployment, FileTree, SourceFile, merged, storage_source
 from .stores import Stores
+from .upload_state import fill
 from .uploads import hash_stream, new_record, wheel_metadata
 
 _LAST = datetime.max.replace(tzinfo=UTC)  # files without an upload time go last
@@ -120,7 +121,10 @@ def import_file(stores: Stores, reader: FileTree | Bucket, source: SourceFile) -
             record = record.with_changes(upload_time=source.uploaded)
         if source.meta.get("summary"):
             record = record.with_changes(info={**record.info, "summary": source.meta["summary"]})
-        return stores.pipeline.add(record, content, wheel_metadata(parsed, metadata))
+        stored = stores.pipeline.add(record, content, wheel_metadata(parsed, metadata))
+    # Claimed create-only, never refused: pypicloud may already hold two files that break a rule.
+    fill(stores.cache, [stored])
+    return stored
 
 
 def _one(stores: Stores, reader: FileTree | Bucket, source: SourceFile) -> tuple[str, str, str]:

@@ -34,7 +34,8 @@ from ..errors import BackendUnavailable, InvalidUpload, NotFound, NotSupported, 
 from ..models import FileRecord
 from ..storage import Storage
 from ..storage.base import STAGING_PREFIX
-from .distribution import parse_filename
+from . import upload_state
+from .distribution import ParsedFilename, parse_filename
 from .pipeline import file_exists_error
 from .uploads import UploadForm, UploadGrant, UploadOutcome, Uploads, check_form
 
@@ -62,6 +63,17 @@ class Declared:
             filename=self.filename,
             content=content,
             sha256_digest=self.sha256,
+        )
+
+    def record(self, parsed: ParsedFilename) -> FileRecord:
+        """What the declared file's record will say, as far as the upload rules need it."""
+        return FileRecord(
+            project=parsed.project,
+            version=str(parsed.version),
+            filename=parsed.filename,
+            packagetype=parsed.packagetype,
+            size=self.size,
+            sha256=self.sha256,
         )
 
     def meta(self, uploader: str) -> dict[str, str]:
@@ -148,6 +160,9 @@ class LargeUploads:
                 return existing
             if not grant.overwrite:
                 raise file_exists_error(parsed.filename, existing.sha256)
+        else:  # refused before any byte is sent; checked again when the bytes are recorded
+            self.uploads.backfill.ensure()
+            upload_state.check(self.cache, declared.record(parsed))
         session_id = secrets.token_hex(16)
         url = self.storage.create_upload_session(
             staging_key(session_id), declared.size, declared.meta(grant.uploader)

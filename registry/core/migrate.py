@@ -23,6 +23,7 @@ from .lastuse import USAGE_KIND
 from .pipeline import storage_meta
 from .rebuild import THREADS, first_files_first
 from .stores import Stores
+from .upload_state import fill_from
 
 Step = Callable[[int], None]
 
@@ -140,6 +141,8 @@ def migrate(
                 report.files_present += 1
             step(1)
         _copy_records(target, todo, pool, report, step)
+    # The upload rules' claims, and the tombstones copied with the files (docs/uploads.md).
+    fill_from(target.cache, target.storage, todo.records.values(), todo.keys)
     for (kind, key), data in todo.access.items():
         if copy_access(target, kind, key, data):
             report.access_copied += 1

@@ -13,12 +13,15 @@ import contextlib
 import hashlib
 import io
 import json
+from collections.abc import Sequence
 from typing import BinaryIO
 
 from ..cache import Cache
-from ..errors import AlreadyExists, FileExists, NotFound
+from ..cache.claims import Claim
+from ..errors import AlreadyExists, Claimed, FileExists, NotFound
 from ..models import FileRecord
 from ..storage import Storage, StoredObject
+from .upload_state import released_by, tombstone, tombstone_key
 
 _CHUNK = 1024 * 1024
 
@@ -87,13 +90,15 @@ class FilePipeline:
             with contextlib.suppress(AlreadyExists):
                 self.storage.put(record.metadata_key, io.BytesIO(metadata), {})
 
-    def record(self, record: FileRecord) -> FileRecord:
-        """Add the record; under a race, the loser with identical bytes gets the winner's record.
+    def record(self, record: FileRecord, claims: Sequence[Claim] = ()) -> FileRecord:
+        """Add the record (taking ``claims``); under a race, the loser with identical bytes gets
+        the winner's record.
 
         :raises FileExists: the winner of a race holds different bytes.
+        :raises Claimed: a claim is held by another owner (nothing recorded).
         """
         try:
-            self.cache.add_file(record)
+            self.cache.add_file(record, claims)
         except AlreadyExists:
             winner = self.cache.get_file(record.project, record.filename)
             if winner is None or winner.sha256 != record.sha256:
@@ -101,10 +106,20 @@ class FilePipeline:
             return winner
         return record
 
-    def add(self, record: FileRecord, content: BinaryIO, metadata: bytes | None) -> FileRecord:
-        """Store a new file and record it (see ``store`` and ``record``)."""
+    def add(
+        self, record: FileRecord, content: BinaryIO, metadata: bytes | None, claims: Sequence[Claim] = ()
+    ) -> FileRecord:
+        """Store a new file and record it (see ``store`` and ``record``).
+
+        :raises Claimed: a claim is held by another owner; the stored bytes are removed again.
+        """
         self.store(record, content, metadata)
-        return self.record(record)
+        try:
+            return self.record(record, claims)
+        except Claimed:
+            self.storage.delete(record.key)
+            self.storage.delete(record.metadata_key)
+            raise
 
     def replace(
         self, old: FileRecord, new: FileRecord, content: BinaryIO, metadata: bytes | None
@@ -153,11 +168,23 @@ class FilePipeline:
         """Delete a file: its bytes and metadata file first, then its record.
 
         In that order a failure half-way leaves a record whose retry completes the delete,
-        never a stray file that a rebuild from storage would bring back.
+        never a stray file that a rebuild from storage would bring back. An uploaded file
+        leaves a tombstone (``upload_state``): written to Storage first, and as a claim in the
+        transaction that removes the record, which also releases the file's other claims.
         """
+        if record.origin:
+            self.storage.delete(record.key)
+            self.storage.delete(record.metadata_key)
+            self.cache.remove_file(record.project, record.filename)
+            return
+        mark = tombstone(record)
+        with contextlib.suppress(AlreadyExists):
+            self.storage.put(
+                tombstone_key(record.project, record.filename), io.BytesIO(b""), {"owner": mark.owner}
+            )
         self.storage.delete(record.key)
         self.storage.delete(record.metadata_key)
-        self.cache.remove_file(record.project, record.filename)
+        self.cache.remove_file(record.project, record.filename, released_by(record), [mark])
 
     def matches(self, record: FileRecord, stored: StoredObject, metadata: bool) -> StoredObject | None:
         """``stored`` (possibly re-wrapped) if its bytes are ``record``'s, else None (closed).

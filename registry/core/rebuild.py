@@ -27,6 +27,7 @@ from ..errors import InvalidUpload, NotFound, TooLarge
 from ..models import METADATA_SUFFIX, FileRecord
 from .distribution import inspect_distribution, parse_filename
 from .stores import Stores
+from .upload_state import TOMBSTONES, fill_from
 from .uploads import hash_stream, new_record, wheel_metadata
 
 log = logging.getLogger("registry")
@@ -161,7 +162,9 @@ def rebuild(
     report = RebuildReport()
     cached = cached_records(stores)
     all_keys = set(stores.storage.list_keys() if keys is None else keys)
-    wanted = sorted(key for key in all_keys if not is_companion(key, all_keys))
+    wanted = sorted(
+        key for key in all_keys if not is_companion(key, all_keys) and not key.startswith(TOMBSTONES)
+    )
     step(len(all_keys) - len(wanted))
     with ThreadPoolExecutor(threads) as pool:
         projects = _read_all(stores, wanted, pool, report, step)
@@ -178,6 +181,8 @@ def rebuild(
                 step(1)
     indexed = {record.key for records in projects.values() for record in records}
     _remove_gone(stores, cached, indexed, report)
+    # The upload rules' claims: an index written before them gets them, tombstones come back.
+    fill_from(stores.cache, stores.storage, [r for records in projects.values() for r in records], all_keys)
     return report
 
 

@@ -19,8 +19,9 @@ from packaging.utils import NormalizedName, canonicalize_name
 from ..access import Identity, Permissions
 from ..cache import Cache
 from ..config.views import Limits
-from ..errors import InvalidUpload, TooLarge
+from ..errors import Claimed, InvalidUpload, TooLarge
 from ..models import FileRecord
+from . import upload_state
 from .distribution import (
     DistributionMetadata,
     ParsedFilename,
@@ -184,6 +185,7 @@ class Uploads:
         self.pipeline = pipeline
         self.cache = cache
         self.limits = limits
+        self.backfill = upload_state.Backfill(cache)
 
     def require_uploader(self, caller: Identity) -> None:
         """Refuse before reading a body when nobody without a login may upload.
@@ -233,9 +235,22 @@ class Uploads:
                 return UploadOutcome(existing, created=False)
             if not grant.overwrite:
                 raise file_exists_error(parsed.filename, existing.sha256)
+        self.backfill.ensure()
+        planned = new_record(parsed, digests, None, uploader=grant.uploader)
+        claims = upload_state.check(self.cache, planned) if existing is None else []
         metadata = inspect_upload(form.content, parsed, digests.size, self.limits.max_unpacked_size)
         record = new_record(parsed, digests, metadata, uploader=grant.uploader)
         raw = wheel_metadata(parsed, metadata)
         if existing is not None:
-            return UploadOutcome(self.pipeline.replace(existing, record, form.content, raw), created=True)
-        return UploadOutcome(self.pipeline.add(record, form.content, raw), created=True)
+            return UploadOutcome(self._replace(existing, record, form.content, raw), created=True)
+        try:
+            return UploadOutcome(self.pipeline.add(record, form.content, raw, claims), created=True)
+        except Claimed as exc:  # lost a race to a concurrent upload
+            raise upload_state.refusal(exc, record) from None
+
+    def _replace(self, old: FileRecord, new: FileRecord, content: BinaryIO, raw: bytes | None) -> FileRecord:
+        """Replace a file (``pypi.allow_overwrite``): its new bytes too live under one filename."""
+        upload_state.claim_replacement(self.cache, old, new)
+        replaced = self.pipeline.replace(old, new, content, raw)
+        upload_state.release_replaced(self.cache, old)
+        return replaced

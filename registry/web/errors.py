@@ -30,6 +30,7 @@ STATUS_BY_ERROR: dict[type[errors.RegistryError], int] = {
     errors.NotFound: 404,
     errors.NotAcceptable: 406,
     errors.AlreadyExists: 409,
+    errors.Claimed: 409,  # the core turns these into 400s naming the rule; never a 500 if one escapes
     errors.ReadOnly: 409,
     errors.TooLarge: 413,
     errors.TooManyRequests: 429,

@@ -296,7 +296,9 @@ def test_a_backend_failure_keeps_the_staged_file_for_a_retry(
     send(opened.get_json()["upload_url"], content)
     cache = registry.services.cache
 
-    def unavailable(record: object) -> None:  # injected: Firestore down at the worst moment
+    def unavailable(
+        record: object, claims: object = ()
+    ) -> None:  # injected: Firestore down at the worst moment
         raise BackendUnavailable("Firestore: injected failure")
 
     monkeypatch.setattr(cache, "add_file", unavailable)
@@ -337,3 +339,21 @@ def test_local_storage_says_large_uploads_need_gcs(tmp_path: Path, request: pyte
     assert_refused(start(local, body), 400, "Large-file uploads need pypi.storage = gcs")
     assert_refused(complete(local, "0" * 32), 400, "Large-file uploads need pypi.storage = gcs")
     local.services.cache.close()
+
+
+def test_the_upload_rules_with_stored_state_refuse_at_declare_before_any_byte(
+    registry: Registry, dist: Dist
+) -> None:
+    """docs/uploads.md "Rules that need stored state": the declared sha256 and filename suffice."""
+    content = sdist_bytes(dist)
+    assert upload_large(registry, content, dist.sdist_name).status_code == 200
+    respelled = f"{dist.name}-1.0.tar.gz"  # the same bytes, and a second sdist of the release
+    assert_refused(
+        start(registry, declaration(content, respelled)), 400, "The same file was already uploaded"
+    )
+    other = sdist_bytes(Dist(dist.name, "1.0", summary="again"))
+    assert_refused(
+        start(registry, declaration(other, respelled)), 400, "Only one sdist may be uploaded per release"
+    )
+    assert staged(registry) == []  # no session was opened
+    assert registry.listed(dist.name) == [dist.sdist_name]
