@@ -44,8 +44,28 @@ class AccessDefaults:
 
 
 @dataclass(frozen=True)
+class UpstreamSettings:
+    """One upstream index (``upstream.<name>.*``, or the ``pypi.fallback_*`` keys as ``default``).
+
+    ``projects``: canonical names or ``fnmatch`` patterns routed to this upstream only (empty:
+    any project no other upstream's patterns claim)."""
+
+    name: str
+    url: str
+    username: str = ""
+    password: str = ""
+    token: str = ""
+    timeout: float = 10.0
+    page_ttl: int = 300
+    projects: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class FallbackSettings:
-    """The upstream index and the rules for using it (``pypi.fallback*``)."""
+    """The upstream indexes and the rules for using them (``pypi.fallback*``, ``pypi.upstreams``).
+
+    ``upstreams``: the effective ordered list (the ``pypi.fallback_*`` keys make a list of one).
+    """
 
     mode: str
     url: str
@@ -55,6 +75,8 @@ class FallbackSettings:
     page_ttl: int
     always_show_upstream: bool
     disallowed: frozenset[NormalizedName]
+    upstreams: tuple[UpstreamSettings, ...] = ()
+    probe_seconds: int = 60
 
 
 @dataclass(frozen=True)
@@ -111,8 +133,9 @@ class Settings:
     public_url: str
 
     @classmethod
-    def from_values(cls, values: Mapping[str, Any]) -> Settings:
-        """Group parsed values (``SETTINGS`` keys -> value) into the typed views."""
+    def from_values(cls, values: Mapping[str, Any], upstreams: tuple[UpstreamSettings, ...] = ()) -> Settings:
+        """Group parsed values (``SETTINGS`` keys -> value) into the typed views; ``upstreams``
+        is the validated list ``config.upstreams`` read from the ``upstream.*`` keys."""
         pypi = _Section(values, "pypi")
         auth = _Section(values, "auth")
         return cls(
@@ -125,7 +148,7 @@ class Settings:
                 pypi("allow_overwrite"),
                 pypi("allow_delete"),
             ),
-            fallback=_fallback(pypi),
+            fallback=_fallback(pypi, upstreams),
             cooldown=CooldownSettings(
                 pypi("fallback_min_age"),
                 pypi("fallback_min_age_unknown") == "allow",
@@ -151,7 +174,7 @@ class _Section:
         return self.values[f"{self.name}.{key}"]
 
 
-def _fallback(pypi: _Section) -> FallbackSettings:
+def _fallback(pypi: _Section, upstreams: tuple[UpstreamSettings, ...]) -> FallbackSettings:
     return FallbackSettings(
         mode=pypi("fallback"),
         url=pypi("fallback_url"),
@@ -161,6 +184,8 @@ def _fallback(pypi: _Section) -> FallbackSettings:
         page_ttl=pypi("fallback_page_ttl"),
         always_show_upstream=pypi("always_show_upstream"),
         disallowed=frozenset(canonicalize_name(name) for name in pypi("disallow_fallback")),
+        upstreams=upstreams,
+        probe_seconds=pypi("upstream_probe_seconds"),
     )
 
 

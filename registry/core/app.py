@@ -12,7 +12,10 @@ import os
 import secrets
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from packaging.utils import NormalizedName
 
 from ..access import AccessControl, AccessStore, access_from_config
 from ..access.models import User
@@ -20,6 +23,7 @@ from ..access.passwords import hash_password
 from ..access.sessions import Sessions
 from ..cache.catalog import catalog_store_of
 from ..config import Config
+from ..config.views import FallbackSettings
 from ..errors import AlreadyExists, ReadOnly, RegistryError
 from ..models import utcnow
 from .accounts import Accounts
@@ -31,11 +35,13 @@ from .large_upload import LargeUploads
 from .lastuse import LastUse
 from .manage import Manager
 from .mirror import Mirror
+from .probes import UpstreamProbes
 from .project_page import ProjectPages
 from .prune import Pruner
 from .readme import Descriptions
 from .reads import Reads
 from .rebuild import rebuild_if_empty
+from .routing import Locator
 from .sources import Sources
 from .stores import Stores
 from .uploads import Uploads
@@ -70,6 +76,7 @@ class Registry:
     mirror: Mirror
     pruner: Pruner
     web: WebQueries
+    probes: UpstreamProbes | None = None  # each upstream's reachability, for /health
     _started: bool = False
     _start_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -109,7 +116,7 @@ class Registry:
         if mode != "none":
             return (
                 f"Upstream fallback is OFF: pypi.fallback = {mode} but pypi.fallback_url is empty "
-                "(there is no default upstream); set it to the upstream simple index URL to turn "
+                "and pypi.upstreams names none (there is no default upstream); set one to turn "
                 "fallback on"
             )
         return "Upstream fallback is off (pypi.fallback = none)"
@@ -129,7 +136,7 @@ def build(config: Config) -> Registry:
         settings.fallback, stores.pipeline, stores.cache, settings.limits.max_unpacked_size, cooldown
     )
     last_use = LastUse(stores.documents, settings.usage_flush_seconds)
-    sources = Sources(stores.cache, settings.fallback, permissions.has_rules, enabled=fallback is not None)
+    sources = _sources(stores, settings.fallback, permissions.has_rules, fallback)
     reads = Reads(
         stores.cache,
         stores.storage,
@@ -149,9 +156,22 @@ def build(config: Config) -> Registry:
     registry = Registry(
         config, stores, access, fallback, reads, uploads, large, manager, cooldown, mirror, pruner, web
     )
+    if fallback is not None:  # each upstream's reachability for /health, probed in the background
+        registry.probes = UpstreamProbes(fallback.upstreams, settings.fallback.probe_seconds)
     level = logging.WARNING if settings.fallback.mode != "none" and fallback is None else logging.INFO
     log.log(level, "%s", registry.describe_fallback())
     return registry
+
+
+def _sources(
+    stores: Stores,
+    settings: FallbackSettings,
+    reserved: Callable[[NormalizedName], bool],
+    fallback: Fallback | None,
+) -> Sources:
+    """The one owner of "local or which upstream", locating projects across the upstreams."""
+    locate = Locator(fallback.upstreams).locate if fallback is not None else None
+    return Sources(stores.cache, settings, reserved, enabled=fallback is not None, locate=locate)
 
 
 def _web_queries(stores: Stores, access: AccessControl, reads: Reads) -> WebQueries:

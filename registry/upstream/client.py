@@ -107,6 +107,7 @@ class UpstreamIndex:
         *,
         username: str = "",
         password: str = "",
+        token: str = "",
         timeout: float = 10.0,
         page_ttl: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
@@ -121,6 +122,8 @@ class UpstreamIndex:
         self._auth_headers = (
             urllib3.make_headers(basic_auth=f"{username}:{password}") if username or password else {}
         )
+        if token:
+            self._auth_headers = {"Authorization": f"Bearer {token}"}
         self._pool = urllib3.PoolManager(num_pools=16, maxsize=16)
         self._retries = urllib3.Retry(total=5, connect=0, read=0, status=0, other=0, redirect=5)
         self._kept: OrderedDict[str, _Kept] = OrderedDict()
@@ -221,6 +224,15 @@ class UpstreamIndex:
         body, content_type, final_url = self._read_small(url, headers, MAX_PAGE_SIZE)
         page = parse_page(body, content_type, redact(final_url))
         return replace(page, serial=next(self._serials))
+
+    def probe(self) -> None:
+        """Ask for the index page and read only its headers (reachability, for ``/health``).
+
+        :raises NotFound | UpstreamError | UpstreamTimeout: as for pages.
+        """
+        response = self._open(self.url, {"Accept": ACCEPT_PAGE}, urllib3.Timeout(total=self.timeout))
+        response.close()  # the body (the whole index) is not wanted
+        response.release_conn()
 
     def open_file(self, url: str) -> Download:
         """Start downloading a file: headers received, body not read yet.

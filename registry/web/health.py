@@ -5,6 +5,10 @@ it, so a revision whose bucket or database is unusable never gets traffic, and t
 request finds the clients warm. ``/health/live`` is liveness: it answers while the process
 serves requests and touches no backend, so a Firestore or GCS outage never makes Cloud Run
 restart healthy instances (a restart cannot fix a backend and would add cold starts).
+
+With an upstream fallback, ``/health`` also shows each upstream's reachability under
+``upstreams``, from a background probe (``core.probes``): it never waits for an upstream,
+and an unreachable one does not fail the check (the registry still serves what it stores).
 """
 
 from __future__ import annotations
@@ -33,6 +37,10 @@ def health() -> Response:
     """Check each backend; 200 when all work, 503 naming the failing one otherwise."""
     checks = core().check_health()
     healthy = all(value == "ok" for value in checks.values())
-    response = jsonify({"status": "ok" if healthy else "error", **checks})
+    document: dict[str, object] = {"status": "ok" if healthy else "error", **checks}
+    probes = core().probes
+    if probes is not None:
+        document["upstreams"] = probes.report()
+    response = jsonify(document)
     response.status_code = 200 if healthy else 503
     return apply_cache_policy(response, "never")

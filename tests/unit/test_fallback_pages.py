@@ -68,7 +68,7 @@ def make_services(tmp_path: Path, mode: str, **settings: str) -> Services:
     raw["pypi.always_show_upstream"] = settings.get("always", "false")
     services = Services.from_config(load_config(environ={}, overrides=raw))
     assert services.fallback is not None
-    services.fallback.upstream = Fixed(FILES)
+    services.fallback.upstreams["default"] = Fixed(FILES)
     return services
 
 
@@ -93,6 +93,7 @@ def test_cache_mode_serves_the_upstream_data_on(tmp_path: Path) -> None:
         "size": 4321,
         "upload-time": "2023-03-04T05:06:07.000000Z",
         "requires-python": ">=3.10",
+        "_upstream": "default",  # which configured upstream the file comes from
     }
 
 
