@@ -127,7 +127,7 @@ def test_fallback_url_is_checked_and_its_password_never_echoed() -> None:
     assert config.values["pypi.fallback_url"] == "http://127.0.0.1:9/simple/"
 
 
-@pytest.mark.parametrize("name", ["lan-proxy", "personal-index", "organisation"])
+@pytest.mark.parametrize("name", ["lan-proxy", "personal-index", "organisation", "several-upstreams"])
 def test_usage_docs_show_the_configs_the_tests_use(name: str) -> None:
     from tests.server import ROOT
 
