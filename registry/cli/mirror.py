@@ -49,7 +49,9 @@ def mirror(
     """
     registry = load_registry(config_path)
     if registry.fallback is None or registry.fallback.mode != "cache":
-        raise click.ClickException("mirror needs pypi.fallback = cache and pypi.fallback_url (the upstream)")
+        raise click.ClickException(
+            "mirror needs pypi.fallback = cache and an upstream (pypi.fallback_url or pypi.upstreams)"
+        )
     locked = Locked()
     for path in files:
         try:

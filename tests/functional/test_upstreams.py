@@ -7,6 +7,7 @@ an htpasswd file). Projects matching ``routed-*`` go to ``partner`` only.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -288,3 +289,13 @@ def test_an_unreachable_port_is_reported_by_name(make_app: Callable[..., Flask],
     upstreams = wait_for_probes(client)
     assert upstreams["main"]["status"].startswith("error: ")  # type: ignore[union-attr]
     assert upstreams["main"]["url"] == closed
+
+
+def test_start_up_names_each_upstream_without_credentials(
+    make_app: Callable[..., Flask], main: PypiServer, partner: PypiServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret_url = main.url.replace("http://", f"http://bot:{PARTNER_USER[1]}@")
+    with caplog.at_level(logging.INFO, logger="registry"):
+        make_app(**two_upstreams(secret_url, partner.url))
+    assert f"in order: main ({main.url}), partner ({partner.url})" in caplog.text
+    assert PARTNER_USER[1] not in caplog.text
