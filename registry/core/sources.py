@@ -42,7 +42,7 @@ class UpstreamPermit:
 
     project: NormalizedName
     serial: int | None  # the project's serial here when decided (None: nothing stored)
-    upstream: str = ""  # the name of the one upstream that may be asked
+    upstream: str  # the name of the one upstream that may be asked
 
 
 @dataclass(frozen=True)
