@@ -5,17 +5,23 @@ BIN := $(VENV)/bin
 PORT ?= 8080
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint typecheck pytest venv dev-venv node-tools poetry test-services mariadb browser lock bench soak docs clean
+.PHONY: run test lint typecheck pytest venv dev-venv node-tools poetry test-services mariadb browser lock bench bench-proxy nginx soak docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.runtime: requirements.txt | $(BIN)/python
+# The package itself goes in editable (the venv's own setuptools builds it, offline), so
+# `python -m registry ...` works from any folder once `make run` has set up .venv.
+INSTALL_SELF := $(BIN)/pip install -q --no-build-isolation --no-deps -e .
+
+$(VENV)/.runtime: requirements.txt pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -r requirements.txt
+	$(INSTALL_SELF)
 	touch $@
 
-$(VENV)/.dev: requirements.txt requirements-dev.txt requirements-aws.txt requirements-azure.txt requirements-sql.txt | $(BIN)/python
+$(VENV)/.dev: requirements.txt requirements-dev.txt requirements-aws.txt requirements-azure.txt requirements-sql.txt pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -r requirements-dev.txt
+	$(INSTALL_SELF)
 	touch $@ $(VENV)/.runtime
 
 # The Firebase CLI (Hosting emulator for tests, Hosting deploy), pinned by package-lock.json.
@@ -93,6 +99,14 @@ docs: dev-venv  # the cloud backends' libraries too: their settings are document
 
 bench: dev-venv
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# The proxy-install benchmark serves its model upstream with Debian's nginx (needs root once).
+nginx:
+	command -v nginx >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -q -o DPkg::Lock::Timeout=600 nginx; }
+
+bench-proxy: dev-venv nginx
+	$(BIN)/python bench/proxy_install.py $(BENCH_ARGS)
 
 # Uploads, reads and 200 slow clients at once, 3 minutes per shipped configuration.
 soak: dev-venv

@@ -16,6 +16,7 @@ from typing import BinaryIO
 from registry.config import Config, Setting, parse_size
 from registry.errors import AlreadyExists, NotFound, TooLarge
 from registry.storage import Storage, StoredObject
+from registry.storage.base import RESERVED_PREFIXES
 
 
 class MemoryStorage(Storage):
@@ -71,6 +72,7 @@ class MemoryStorage(Storage):
             self._objects[key] = (data, dict(meta))
 
     def list_keys(self, prefix: str = "") -> Iterator[str]:
-        staging = prefix.startswith("_staging/")  # staged uploads are listed only when asked for
+        # Staged uploads and kept upstream pages are listed only when asked for.
+        hidden = tuple(folder for folder in RESERVED_PREFIXES if not prefix.startswith(folder))
         keys = list(self._objects)  # a copy: the dict may change while the caller iterates
-        return (k for k in keys if k.startswith(prefix) and (staging or not k.startswith("_staging/")))
+        return (k for k in keys if k.startswith(prefix) and not k.startswith(hidden))

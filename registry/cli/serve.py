@@ -41,8 +41,7 @@ def _greet(registry: Registry, generated: str | None, base: str) -> None:
     """Say where the index is, how to upload, and how to log in."""
     click.echo(f"Index:  {base}simple/")
     click.echo(f"Upload: twine upload --repository-url {base} -u USER dist/*")
-    if registry.fallback is not None or registry.config.settings.fallback.mode == "none":
-        click.echo(registry.describe_fallback())  # a misconfiguration is logged
+    click.echo(registry.describe_fallback())  # a mode without an upstream URL stopped start-up
     if generated:
         click.echo(f"Log in as 'admin' with password {generated} (shown once).")
     elif registry.config.users:

@@ -146,8 +146,33 @@ SETTINGS: tuple[Setting, ...] = (
         "pypi.fallback_page_ttl",
         "300",
         parse_int,
-        "Seconds an upstream project page is reused before it is fetched again. A copy "
-        "older than that is still served while the upstream is down or slow.",
+        "Seconds after which a kept upstream project page is refreshed. Pages are kept in the "
+        "Storage (shared by every worker and instance, kept across restarts): an older page is "
+        "still answered at once while a background refresh asks the upstream with a conditional "
+        "request (ETag / Last-Modified), unless `pypi.fallback_wait_for_refresh` is on.",
+    ),
+    Setting(
+        "pypi.fallback_wait_for_refresh",
+        "false",
+        parse_bool,
+        "Make a client asking for a page older than `pypi.fallback_page_ttl` wait for the "
+        "upstream's answer (up to `pypi.fallback_timeout`; the kept page is still served if the "
+        "upstream fails) instead of answering at once from the kept page.",
+    ),
+    Setting(
+        "pypi.fallback_retry_after",
+        "30",
+        parse_float,
+        "Seconds the upstream is left alone after it timed out, could not be reached or answered "
+        "5xx (a circuit breaker shared by the workers): meanwhile kept pages are served at once "
+        "and other requests fail at once with 502/504. 0 turns the breaker off.",
+    ),
+    Setting(
+        "pypi.fallback_memory",
+        "64MiB",
+        parse_size,
+        "Memory each worker may use for upstream pages: parsed pages, and rendered pages (each "
+        "bounded by this); the least recently used go first. `/health` shows the use to admins.",
     ),
     Setting(
         "pypi.always_show_upstream",

@@ -13,6 +13,8 @@ from typing import Any
 
 from packaging.utils import NormalizedName, canonicalize_name
 
+from ..errors import ConfigError
+
 
 @dataclass(frozen=True)
 class Backends:
@@ -75,6 +77,9 @@ class FallbackSettings:
     page_ttl: int
     always_show_upstream: bool
     disallowed: frozenset[NormalizedName]
+    wait_for_refresh: bool
+    retry_after: float
+    memory: int  # bytes per worker for parsed and for rendered upstream pages
     upstreams: tuple[UpstreamSettings, ...] = ()
     probe_seconds: int = 60
 
@@ -175,6 +180,13 @@ class _Section:
 
 
 def _fallback(pypi: _Section, upstreams: tuple[UpstreamSettings, ...]) -> FallbackSettings:
+    """:raises ConfigError: a fallback mode without an upstream (it could never work)."""
+    if pypi("fallback") != "none" and not upstreams:
+        raise ConfigError(
+            f"pypi.fallback = {pypi('fallback')} needs pypi.fallback_url: set it to the upstream "
+            "simple index URL (there is no default upstream), or name several upstreams in "
+            "pypi.upstreams, or set pypi.fallback = none"
+        )
     return FallbackSettings(
         mode=pypi("fallback"),
         url=pypi("fallback_url"),
@@ -184,6 +196,9 @@ def _fallback(pypi: _Section, upstreams: tuple[UpstreamSettings, ...]) -> Fallba
         page_ttl=pypi("fallback_page_ttl"),
         always_show_upstream=pypi("always_show_upstream"),
         disallowed=frozenset(canonicalize_name(name) for name in pypi("disallow_fallback")),
+        wait_for_refresh=pypi("fallback_wait_for_refresh"),
+        retry_after=pypi("fallback_retry_after"),
+        memory=pypi("fallback_memory"),
         upstreams=upstreams,
         probe_seconds=pypi("upstream_probe_seconds"),
     )

@@ -1,5 +1,5 @@
-"""Account management for the web UI: a user's own API tokens, and (admins) users, groups
-and project permissions.
+"""Account management for the web UI and the JSON token API: API tokens, and (admins) users,
+groups and project permissions.
 
 Each method checks the caller first (``Permissions``), then does the change through
 ``registry.access`` (the same functions the command line uses), so the rules on names,
@@ -17,7 +17,7 @@ from ..access import AccessStore, Identity, Permissions
 from ..access import manage as access_manage
 from ..access import tokens as access_tokens
 from ..access.models import Group, Rule, Token, User, check_name
-from ..errors import InvalidRequest
+from ..errors import Forbidden, InvalidRequest
 
 
 class Accounts:
@@ -26,16 +26,30 @@ class Accounts:
     def __init__(self, store: AccessStore) -> None:
         self.store = store
 
-    # -- a user's own API tokens ---------------------------------------------------------
+    # -- API tokens: the caller's own, or (admins) anyone's -------------------------------
 
     @staticmethod
-    def _owner(caller: Identity) -> str:
-        Permissions.require_password(caller, "manage API tokens")
-        return str(caller.username)
+    def _owner(caller: Identity, wanted: str | None = None) -> str:
+        """The user a token request acts for: the caller, or (admins only) the one named.
 
-    def tokens(self, caller: Identity) -> list[Token]:
-        """The caller's tokens, oldest first (never their secrets)."""
-        return access_tokens.list_tokens(self.store, self._owner(caller))
+        :raises Forbidden: a token login (a leaked token must not mint or list tokens), or a
+            non-admin naming another user.
+        """
+        Permissions.require_password(caller, "manage API tokens")
+        if wanted is None or wanted == caller.username:
+            return str(caller.username)
+        if not caller.is_admin:
+            raise Forbidden("Only admins may manage other users' API tokens")
+        return wanted
+
+    def tokens(self, caller: Identity, user: str | None = None, *, everyone: bool = False) -> list[Token]:
+        """Tokens of the caller (or ``user``; every user's with ``everyone``, admins only),
+        oldest first, never their secrets."""
+        if everyone:
+            Permissions.require_password(caller, "manage API tokens")
+            Permissions.require_admin(caller, "list every user's API tokens")
+            return access_tokens.list_tokens(self.store, None)
+        return access_tokens.list_tokens(self.store, self._owner(caller, user))
 
     def create_token(
         self,
@@ -43,14 +57,15 @@ class Accounts:
         *,
         permissions: Iterable[str],
         projects: Iterable[str],
-        expires: str,
+        expires: str | None,
         description: str,
+        user: str | None = None,
     ) -> tuple[Token, str]:
-        """A new token of the caller's and its secret (shown once).
+        """A new token of the caller's (or, for an admin, ``user``'s) and its secret (shown once).
 
         :raises InvalidRequest: a bad scope, expiry or description.
         """
-        owner = self._owner(caller)
+        owner = self._owner(caller, user)
         return access_tokens.create_token(
             self.store,
             owner,
@@ -60,9 +75,15 @@ class Accounts:
             description=description,
         )
 
-    def revoke_token(self, caller: Identity, token_id: str) -> Token:
-        """:raises NotFound: no such token of the caller's."""
-        return access_tokens.revoke_token(self.store, token_id, self._owner(caller))
+    def revoke_token(self, caller: Identity, token_id: str, *, any_owner: bool = False) -> Token:
+        """Revoke one of the caller's tokens (any user's with ``any_owner``, admins only).
+
+        :raises NotFound: no such token (of the caller's).
+        """
+        owner = self._owner(caller)
+        if any_owner and caller.is_admin:
+            return access_tokens.revoke_token(self.store, token_id, None)
+        return access_tokens.revoke_token(self.store, token_id, owner)
 
     # -- users (admins) ------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from .browse import Browse
 from .catalog import Catalog
 from .cooldown import Cooldown
 from .fallback import Fallback
+from .fallback_setup import upstreams_from_config
 from .large_upload import LargeUploads
 from .lastuse import LastUse
 from .manage import Manager
@@ -112,14 +113,7 @@ class Registry:
         """One line for start-up: is fallback on, and from where (never with credentials)."""
         if self.fallback is not None:
             return self.fallback.describe()
-        mode = self.config.settings.fallback.mode
-        if mode != "none":
-            return (
-                f"Upstream fallback is OFF: pypi.fallback = {mode} but pypi.fallback_url is empty "
-                "and pypi.upstreams names none (there is no default upstream); set one to turn "
-                "fallback on"
-            )
-        return "Upstream fallback is off (pypi.fallback = none)"
+        return "Upstream fallback is off (pypi.fallback = none)"  # a mode without URL: ConfigError
 
 
 def build(config: Config) -> Registry:
@@ -132,9 +126,11 @@ def build(config: Config) -> Registry:
     cooldown = Cooldown.from_settings(
         settings.cooldown, settings.fallback.mode, stores.documents, permissions, refresh
     )
-    fallback = Fallback.from_settings(
-        settings.fallback, stores.pipeline, stores.cache, settings.limits.max_unpacked_size, cooldown
-    )
+    upstreams = upstreams_from_config(config, stores.storage)
+    fallback = None
+    if upstreams:
+        unpacked = settings.limits.max_unpacked_size
+        fallback = Fallback(upstreams, settings.fallback, stores.pipeline, stores.cache, unpacked, cooldown)
     last_use = LastUse(stores.documents, settings.usage_flush_seconds)
     sources = _sources(stores, settings.fallback, permissions.has_rules, fallback)
     reads = Reads(
@@ -158,8 +154,7 @@ def build(config: Config) -> Registry:
     )
     if fallback is not None:  # each upstream's reachability for /health, probed in the background
         registry.probes = UpstreamProbes(fallback.upstreams, settings.fallback.probe_seconds)
-    level = logging.WARNING if settings.fallback.mode != "none" and fallback is None else logging.INFO
-    log.log(level, "%s", registry.describe_fallback())
+    log.info("%s", registry.describe_fallback())
     return registry
 
 
@@ -178,7 +173,7 @@ def _web_queries(stores: Stores, access: AccessControl, reads: Reads) -> WebQuer
     """The web UI's queries, over the same reads as the simple API."""
     limit = stores.limits.max_unpacked_size
     return WebQueries(
-        Browse(reads, Catalog(stores.cache, catalog_store_of(stores.cache)), utcnow),
+        Browse(reads, Catalog(stores.cache, catalog_store_of(stores.cache), reads.projects), utcnow),
         ProjectPages(reads, Descriptions(stores.storage, limit)),
         Accounts(access.store),
         Sessions(access.store, access.authenticator),

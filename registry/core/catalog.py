@@ -27,6 +27,7 @@ from ..cache import Cache
 from ..cache.catalog import CatalogStore
 from ..errors import BackendUnavailable
 from ..models import FileRecord, ProjectSummary, format_time, parse_time
+from .projects import ProjectList
 from .releases import latest_version, release_records
 
 log = logging.getLogger("registry")
@@ -140,9 +141,10 @@ def decode(data: bytes | None) -> dict[NormalizedName, CatalogEntry]:
 class Catalog:
     """Every project's entry, current as of an index serial."""
 
-    def __init__(self, cache: Cache, store: CatalogStore) -> None:
+    def __init__(self, cache: Cache, store: CatalogStore, projects: ProjectList | None = None) -> None:
         self.cache = cache
         self.store = store
+        self.projects = projects or ProjectList(cache)
         self._current: tuple[Hashable, dict[NormalizedName, CatalogEntry]] | None = None
         self._lock = threading.Lock()
 
@@ -155,14 +157,16 @@ class Catalog:
             current = self._current
             if current is not None and current[0] == serial:
                 return current[1]
-            entries = self._refresh(current[1] if current else {})
+            entries = self._refresh(serial, current[1] if current else {})
             self._current = (serial, entries)
             return entries
 
-    def _refresh(self, known: dict[NormalizedName, CatalogEntry]) -> dict[NormalizedName, CatalogEntry]:
+    def _refresh(
+        self, serial: Hashable, known: dict[NormalizedName, CatalogEntry]
+    ) -> dict[NormalizedName, CatalogEntry]:
         """Entries for the projects listed now: saved or known ones whose serial still holds,
         the others recomputed from their records (and then saved for other processes)."""
-        projects = self.cache.list_projects()
+        projects = self.projects.at(serial)
         saved = decode(self.store.load_catalog())
         found: dict[NormalizedName, CatalogEntry] = {}
         stale: list[ProjectSummary] = []

@@ -81,6 +81,14 @@ def _declared_version(fields: RawMetadata) -> Version | None:
         return None
 
 
+def _newest_field_version(fields: RawMetadata) -> Version | None:
+    """The newest Metadata-Version that introduced one of these fields (``packaging`` records
+    it on each field of ``Metadata``)."""
+    found = [getattr(Metadata.__dict__.get(key), "added", None) for key in fields]
+    versions = [Version(added) for added in found if isinstance(added, str)]
+    return max(versions, default=None)
+
+
 def _problems(group: BaseExceptionGroup) -> list[str]:
     found: list[str] = []
     for exc in group.exceptions:
@@ -95,8 +103,12 @@ def validate(raw: bytes, where: str) -> dict[str, object]:
     """Refuse core metadata that ``packaging`` finds invalid, naming every problem found;
     return ``read_fields(raw)`` (from the same parse).
 
-    Like twine, it forgives one widespread quirk: setuptools before 77 wrote ``License-File``
-    under Metadata-Version 2.1 (the field belongs to 2.4); such lines are ignored, not refused.
+    A field newer than the declared Metadata-Version is validated under the version that
+    introduced it instead of refused: build backends wrote such files for years (setuptools
+    before 77 ``License-File``, hatchling before 1.22 ``License-Expression``, both under 2.1),
+    the public index accepted them and installers read them, so people who re-upload those
+    wheels here must not be turned away. ``License-File`` lines under 2.1 are ignored, as twine
+    ignores them.
 
     :raises InvalidUpload: an unknown Metadata-Version, an invalid or repeated field, a field
         not in the specification, or a missing Name or Version.
@@ -107,6 +119,9 @@ def validate(raw: bytes, where: str) -> dict[str, object]:
     if declared is not None and declared < Version("2.4"):
         fields.pop("license_files", None)
         unparsed.pop("license-file", None)
+    newest = _newest_field_version(fields)
+    if declared is not None and newest is not None and newest > declared:
+        fields["metadata_version"] = str(newest)
     problems = [
         f"the field {key!r} is repeated, is not UTF-8, or is not a core metadata field"
         for key in sorted(unparsed)

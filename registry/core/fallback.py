@@ -13,12 +13,13 @@ and local names never reach one): every method here takes the ``UpstreamPermit``
 made and asks only the upstream it names (``pypi.upstreams``; the ``pypi.fallback_*`` keys are
 a list of one named ``default``). Links and stored records name that upstream. Pages say
 where they come from (PEP 708): a mirrored project ``tracks`` the upstream's page; a merged one
-lists it in ``alternate-locations``.
+lists it in ``alternate-locations``. Project pages come from the upstream's kept pages
+(``registry.upstream.keeper``: shared through the Storage, refreshed in the background), so a
+page served before never waits on the upstream; ``fallback_pages`` turns one into a listing.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 import time
@@ -28,14 +29,16 @@ from packaging.utils import canonicalize_version
 
 from ..cache import Cache
 from ..config.upstreams import DEFAULT_NAME
-from ..config.views import FallbackSettings, UpstreamSettings
+from ..config.views import FallbackSettings
 from ..errors import InvalidUpload, NotFound, NotSupported, UpstreamError
-from ..models import METADATA_SUFFIX, FileRecord, file_url_path
-from ..upstream import KeyedLocks, UpstreamFile, UpstreamIndex, UpstreamProject, redact
+from ..models import METADATA_SUFFIX, FileRecord
+from ..upstream import KeyedLocks, UpstreamFile, UpstreamIndex, redact
+from ..upstream.kept import KeptPage
 from .cooldown import Cooldown
 from .distribution import ParsedFilename, parse_filename
+from .fallback_pages import kept_listing, upload_times
 from .fetch import Tee, metadata_body
-from .listing import Link, Listing, Proxied, Redirect, Repository, Versioned
+from .listing import Listing, Proxied, Redirect, Versioned
 from .pipeline import FilePipeline
 from .sources import UpstreamPermit
 
@@ -67,21 +70,6 @@ class Fallback:
         self._refused: dict[tuple[str, str, str], tuple[float, str]] = {}
         self._lock = threading.Lock()
 
-    @classmethod
-    def from_settings(
-        cls,
-        settings: FallbackSettings,
-        pipeline: FilePipeline,
-        cache: Cache,
-        max_unpacked_size: int,
-        cooldown: Cooldown,
-    ) -> Fallback | None:
-        """The fallback the ``pypi.fallback*`` settings describe, or None when it is off."""
-        if settings.mode == "none" or not settings.upstreams:
-            return None
-        upstreams = {upstream.name: _index(upstream) for upstream in settings.upstreams}
-        return cls(upstreams, settings, pipeline, cache, max_unpacked_size, cooldown)
-
     def describe(self) -> str:
         """One line for start-up: where the fallback goes (never with credentials)."""
         if list(self.upstreams) == [DEFAULT_NAME]:
@@ -109,7 +97,7 @@ class Fallback:
         if self.mode == "redirect" and serial is None:
             return Redirect(self.index(permit).project_url(project))
         try:
-            upstream = self.index(permit).project(project)
+            kept = self.index(permit).page(project)
         except NotFound:
             if serial is None:
                 raise NotFound(f"Project {project!r} not found") from None
@@ -119,66 +107,20 @@ class Fallback:
                 raise
             log.warning("Serving only the stored files of %r: %s", project, exc.message)
             return local()
-        held = self.cooldown.page_state(
-            project, upstream.serial, lambda: (f.upload_time for f in upstream.files)
-        )
+        held = self.cooldown.page_state(project, kept.version, lambda: upload_times(kept))
         return Versioned(
             ("fallback", project),
-            (serial, upstream.serial, held),
-            lambda: self._merge(permit, upstream),
+            (serial, kept.version, held),
+            lambda: self._merge(permit, kept),
             public,
         )
 
-    def _merge(self, permit: UpstreamPermit, upstream: UpstreamProject) -> Listing:
+    def _merge(self, permit: UpstreamPermit, kept: KeptPage) -> Listing:
         """Stored files first (they win on a filename), then the upstream's."""
         project = permit.project
         records = self.cache.list_files(project) if permit.serial is not None else []
-        listed = {file.filename: file for file in upstream.files}
-        links: dict[str, Link] = {}
-        for record in records:
-            link = Link.of(record)
-            same = listed.get(record.filename)
-            if record.origin and same is not None and same.sha256 == record.sha256:
-                link = dataclasses.replace(link, yanked=same.yanked, yanked_reason=same.yanked_reason)
-            links[record.filename] = link
-        for file in upstream.files:
-            if file.filename not in links and (found := self._upstream_link(permit, file)) is not None:
-                links[file.filename] = found
         page_url = self.index(permit).project_url(project)
-        mirrored = not any(not record.origin for record in records)
-        repository = (
-            Repository(tracks=(page_url,)) if mirrored else Repository(alternate_locations=(page_url,))
-        )
-        display_name = upstream.name or next((r.display_name for r in records), project)
-        return Listing.build(project, display_name, links.values(), repository, records)
-
-    def _upstream_link(self, permit: UpstreamPermit, file: UpstreamFile) -> Link | None:
-        """The link for an upstream file: here in cache mode (if verifiable), upstream otherwise."""
-        parsed = _parse(permit, file)
-        if parsed is None or self.cooldown.hold(
-            permit.project, file.filename, parsed.version, file.upload_time
-        ):
-            return None  # not this project's, or held back by the release cooldown
-        if self.mode == "cache":
-            if not file.sha256:
-                return None  # without a hash to check, the file cannot be cached safely
-            url = file_url_path(permit.project, file.sha256, file.filename)
-        else:
-            url = redact(file.url)
-        return Link(
-            filename=file.filename,
-            version=str(parsed.version),
-            url=url,
-            sha256=file.sha256,
-            requires_python=file.requires_python,
-            has_metadata=file.has_metadata,
-            metadata_sha256=file.metadata_sha256,
-            yanked=file.yanked,
-            yanked_reason=file.yanked_reason,
-            size=file.size,
-            upload_time=file.upload_time,
-            upstream=permit.upstream,
-        )
+        return kept_listing(project, kept, records, page_url, self.mode, self.cooldown, permit.upstream)
 
     # -- files ---------------------------------------------------------------------------
 
@@ -216,10 +158,10 @@ class Fallback:
     def _find(
         self, permit: UpstreamPermit, digest: str, filename: str
     ) -> tuple[UpstreamFile, ParsedFilename]:
-        for file in self.index(permit).project(permit.project).files:
-            matches = file.filename == filename and len(digest) >= 8 and file.sha256.startswith(digest)
-            if matches and (parsed := _parse(permit, file)) is not None:
-                return file, parsed
+        file = self.index(permit).page(permit.project).find(filename)
+        matches = file is not None and len(digest) >= 8 and file.sha256.startswith(digest)
+        if file is not None and matches and (parsed := _parse(permit, file)) is not None:
+            return file, parsed
         raise NotFound(f"File {filename!r} not found")
 
     def _metadata(self, permit: UpstreamPermit, file: UpstreamFile) -> Proxied:
@@ -320,17 +262,6 @@ class Fallback:
             refused = self._refused.get(file)
         if refused is not None and refused[0] > time.monotonic():
             raise UpstreamError(refused[1])
-
-
-def _index(upstream: UpstreamSettings) -> UpstreamIndex:
-    return UpstreamIndex(
-        upstream.url,
-        username=upstream.username,
-        password=upstream.password,
-        token=upstream.token,
-        timeout=upstream.timeout,
-        page_ttl=upstream.page_ttl,
-    )
 
 
 def _parse(permit: UpstreamPermit, file: UpstreamFile) -> ParsedFilename | None:

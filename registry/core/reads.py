@@ -21,6 +21,7 @@ from .fallback import Fallback
 from .lastuse import LastUse
 from .listing import Listing, Proxied, Redirect, StoredFile, Versioned
 from .pipeline import FilePipeline
+from .projects import ProjectList
 from .sources import Decision, Sources
 
 
@@ -38,8 +39,10 @@ class Reads:
         *,
         verify_files: bool = False,
         last_use: LastUse | None = None,
+        projects: ProjectList | None = None,
     ) -> None:
         self.cache = cache
+        self.projects = projects or ProjectList(cache)
         self.storage = storage
         self.pipeline = pipeline
         self.permissions = permissions
@@ -60,8 +63,8 @@ class Reads:
         serial = self.cache.index_serial()
         public = self.permissions.reads_are_public
         if self.permissions.sees_everything(caller):
-            return Versioned(("index",), serial, self.cache.list_projects, public)
-        shown = [p for p in self.cache.list_projects() if self.permissions.can_read(caller, p.name)]
+            return Versioned(("index",), serial, lambda: self.projects.at(serial), public)
+        shown = [p for p in self.projects.at(serial) if self.permissions.can_read(caller, p.name)]
         names = "\n".join(sorted(project.name for project in shown)).encode()
         key = ("index", hashlib.blake2b(names, digest_size=16).digest())
         return Versioned(key, serial, lambda: shown, public)

@@ -109,7 +109,7 @@ class Locator:
     def _has(self, name: str, project: NormalizedName) -> bool | None:
         """Whether upstream ``name`` has the project (None: it failed to say)."""
         try:
-            self.indexes[name].project(project)  # the page is kept: reading it next is free
+            self.indexes[name].page(project)  # the page is kept: reading it next is free
         except NotFound:
             return False
         except UpstreamError:

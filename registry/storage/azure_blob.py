@@ -48,7 +48,7 @@ from ..config import Config
 from ..errors import AlreadyExists, BackendUnavailable, NotFound, RegistryError
 from . import objectmeta
 from .azure_config import AzureSettings, setting_declarations, settings_from_config
-from .base import STAGING_PREFIX, Storage, StoredObject
+from .base import RESERVED_PREFIXES, Storage, StoredObject
 from .ranged import FIRST_WINDOW, RangedReader
 from .s3 import read_full
 
@@ -255,7 +255,7 @@ class AzureBlobStorage(Storage):
 
     def list_keys(self, prefix: str = "") -> Iterator[str]:
         start = len(self.prefix)
-        folders = (objectmeta.SIDECAR_DIR, STAGING_PREFIX)
+        folders = (objectmeta.SIDECAR_DIR, *RESERVED_PREFIXES)
         hidden = tuple(folder for folder in folders if not prefix.startswith(folder))
         with self._errors("list"):
             for name in self.container().list_blob_names(name_starts_with=self.prefix + prefix):

@@ -7,7 +7,9 @@ so the metadata Cache can be rebuilt from Storage alone.
 
 Keys under ``STAGING_PREFIX`` are not package files: they hold large-file uploads that a client
 sent straight to the backend and the registry has not checked yet (``create_upload_session``).
-``list_keys`` leaves them out unless asked for that prefix.
+Keys under ``UPSTREAM_PREFIX`` hold the upstream index's project pages kept by the fallback
+(``registry.upstream.store``). ``list_keys`` leaves both out unless asked for that prefix, so
+rebuild, migrate and import never see them.
 
 A backend implements the abstract methods; the others have slow but correct defaults it may
 override.
@@ -24,6 +26,10 @@ from ..config import Config, Setting
 
 #: Where direct (large-file) uploads wait to be checked; no project name starts with "_".
 STAGING_PREFIX = "_staging/"
+#: Where the upstream's project pages are kept (a cache of the upstream, not package files).
+UPSTREAM_PREFIX = "_upstream/"
+#: Prefixes ``list_keys`` leaves out unless the caller asks for one of them.
+RESERVED_PREFIXES = (STAGING_PREFIX, UPSTREAM_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -88,7 +94,8 @@ class Storage(ABC):
 
     @abstractmethod
     def list_keys(self, prefix: str = "") -> Iterator[str]:
-        """Every key starting with ``prefix``, in no particular order."""
+        """Every key starting with ``prefix``, in no particular order; keys under
+        ``RESERVED_PREFIXES`` only when ``prefix`` starts with one of them."""
 
     def exists(self, key: str) -> bool:
         """Whether an object is stored under ``key``. May override: the default opens it."""

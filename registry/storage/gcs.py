@@ -45,7 +45,7 @@ from google.cloud.storage import exceptions as storage_errors
 
 from ..config import Config, Setting, parse_text
 from ..errors import AlreadyExists, BackendUnavailable, ConfigError, NotFound
-from .base import STAGING_PREFIX, Storage, StoredObject
+from .base import RESERVED_PREFIXES, Storage, StoredObject
 from .gcs_stream import BlobStream
 from .options import BUCKET, PREFIX, REDIRECT_SECONDS, REDIRECT_URLS
 
@@ -290,7 +290,8 @@ class GCSStorage(Storage):
 
     def list_keys(self, prefix: str = "") -> Iterator[str]:
         start = len(self.prefix)
-        hidden = tuple(folder for folder in (SIDECAR_DIR, STAGING_PREFIX) if not prefix.startswith(folder))
+        folders = (SIDECAR_DIR, *RESERVED_PREFIXES)
+        hidden = tuple(folder for folder in folders if not prefix.startswith(folder))
         with self._errors("list"):
             for blob in self._client_list(self.prefix + prefix):
                 key = blob.name[start:]

@@ -18,11 +18,16 @@ from typing import BinaryIO
 
 from ..config import Config, Setting, parse_text
 from ..errors import AlreadyExists, BackendUnavailable, NotFound
-from .base import Storage, StoredObject
+from .base import RESERVED_PREFIXES, Storage, StoredObject
 
 _META_DIR = ".meta"
 _TMP_DIR = ".tmp"
 _CHUNK = 1024 * 1024
+# mkstemp makes files 0600; stored files get what any new file gets (0644 under umask 022).
+# The umask can only be read by setting it: done once, at import, before any thread starts.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+FILE_MODE = 0o666 & ~_UMASK
 
 
 class FileStorage(Storage):
@@ -58,6 +63,7 @@ class FileStorage(Storage):
         handle, name = tempfile.mkstemp(dir=tmp_dir)
         try:
             with os.fdopen(handle, "wb") as out:
+                os.fchmod(out.fileno(), FILE_MODE)
                 if isinstance(source, bytes):
                     out.write(source)
                 else:
@@ -138,8 +144,12 @@ class FileStorage(Storage):
     def list_keys(self, prefix: str = "") -> Iterator[str]:
         if not self.root.is_dir():
             return
+        hidden = {p.rstrip("/") for p in RESERVED_PREFIXES if not prefix.startswith(p)}
         for directory, subdirs, files in os.walk(self.root):
-            subdirs[:] = [name for name in subdirs if not name.startswith(".")]
+            top = directory == str(self.root)
+            subdirs[:] = [
+                name for name in subdirs if not name.startswith(".") and not (top and name in hidden)
+            ]
             relative = os.path.relpath(directory, self.root)
             for name in files:
                 key = name if relative == "." else f"{relative.replace(os.sep, '/')}/{name}"

@@ -34,7 +34,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ..config import Config
 from ..errors import AlreadyExists, BackendUnavailable, NotFound, RegistryError
 from . import objectmeta
-from .base import STAGING_PREFIX, Storage, StoredObject
+from .base import RESERVED_PREFIXES, Storage, StoredObject
 from .ranged import FIRST_WINDOW, RangedReader
 from .s3_config import S3Settings, setting_declarations, settings_from_config
 
@@ -257,7 +257,7 @@ class S3Storage(Storage):
 
     def list_keys(self, prefix: str = "") -> Iterator[str]:
         start = len(self.prefix)
-        folders = (objectmeta.SIDECAR_DIR, STAGING_PREFIX)
+        folders = (objectmeta.SIDECAR_DIR, *RESERVED_PREFIXES)
         hidden = tuple(folder for folder in folders if not prefix.startswith(folder))
         pages = (
             self.client()

@@ -5,21 +5,18 @@ urllib3 is used directly: its PoolManager is thread-safe, streams bodies, and st
 translated here into ``UpstreamError``/``UpstreamTimeout`` (or ``NotFound`` for 404/410), so
 nothing above this module sees one and no client sees a stack trace.
 
-Pages are kept in memory for ``pypi.fallback_page_ttl`` seconds. When a refresh fails (the
-upstream is down, slow or answering 5xx) the old copy is served and the next attempt is put off
-for a short while, so every request does not wait for the timeout again. Only real pages are
-kept: a failure is never remembered as "not found".
+Project pages are kept by ``keeper.PageKeeper`` (in memory, bounded in bytes, and in the
+Storage, shared by every worker and instance) and refreshed with conditional requests. Every
+request first asks the shared circuit breaker (``breaker``): an upstream that just failed or
+hung is not asked again for a while.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
 import urllib3
@@ -28,8 +25,12 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from ..errors import NotFound, UpstreamError, UpstreamTimeout
-from .locks import KeyedLocks
+from .breaker import Breaker
+from .keeper import PageKeeper
+from .kept import KeptPage, VersionOf
+from .memory import ByteLRU
 from .pages import UpstreamProject, parse_page
+from .store import PageStore
 
 log = logging.getLogger("registry.upstream")
 
@@ -40,8 +41,7 @@ USER_AGENT = "registry-fallback/1"
 MAX_PAGE_SIZE = 64 * 1024 * 1024
 MAX_METADATA_SIZE = 8 * 1024 * 1024
 CHUNK = 256 * 1024
-PAGES_KEPT = 1024
-RETRY_AFTER_FAILURE = 30.0  # seconds a stale page is served before the upstream is tried again
+DEFAULT_MEMORY = 64 * 1024 * 1024
 
 
 def redact(url: str) -> str:
@@ -93,13 +93,22 @@ class Download:
 
 
 @dataclass(frozen=True)
-class _Kept:
-    project: UpstreamProject
-    fresh_until: float
+class Fetched:
+    """A page answer: the parsed page (None for 304 Not Modified) and its validators."""
+
+    project: UpstreamProject | None
+    etag: str = ""
+    last_modified: str = ""
 
 
 class UpstreamIndex:
-    """One upstream simple index: its project pages (kept for a while) and its files."""
+    """One upstream simple index: its project pages (kept, see ``keeper``) and its files.
+
+    ``store`` shares kept pages through a Storage; ``memory_limit`` bounds what this process
+    keeps; ``breaker`` skips a failing upstream; ``version_of`` says which files are
+    distributions of a project (and their version); ``wait_for_refresh`` makes a request for
+    a page older than ``page_ttl`` wait for the upstream instead of being answered at once.
+    """
 
     def __init__(
         self,
@@ -110,7 +119,12 @@ class UpstreamIndex:
         token: str = "",
         timeout: float = 10.0,
         page_ttl: float = 300.0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
+        store: PageStore | None = None,
+        memory_limit: int = DEFAULT_MEMORY,
+        breaker: Breaker | None = None,
+        version_of: VersionOf | None = None,
+        wait_for_refresh: bool = False,
     ) -> None:
         parts = urlsplit(url)
         username = username or unquote(parts.username or "")
@@ -126,10 +140,12 @@ class UpstreamIndex:
             self._auth_headers = {"Authorization": f"Bearer {token}"}
         self._pool = urllib3.PoolManager(num_pools=16, maxsize=16)
         self._retries = urllib3.Retry(total=5, connect=0, read=0, status=0, other=0, redirect=5)
-        self._kept: OrderedDict[str, _Kept] = OrderedDict()
-        self._kept_lock = threading.Lock()
-        self._fetching = KeyedLocks()
-        self._serials = itertools.count(1)
+        self.breaker = breaker
+        self.memory = ByteLRU(memory_limit)
+        self.keeper = PageKeeper(
+            self, store=store, memory=self.memory, ttl=page_ttl, clock=clock,
+            version_of=version_of, wait_for_refresh=wait_for_refresh,
+        )  # fmt: skip
 
     def project_url(self, project: str) -> str:
         """The upstream page URL of a canonical project name (no credentials)."""
@@ -145,14 +161,42 @@ class UpstreamIndex:
         return headers
 
     def _open(self, url: str, headers: dict[str, str], timeout: urllib3.Timeout) -> urllib3.BaseHTTPResponse:
-        """Send a GET and wait for the headers; the body is left to the caller.
+        """Send a GET and wait for the headers; the body is left to the caller. A 304 is
+        returned as is (only conditional requests get one). The breaker is asked first and
+        told how it went.
 
-        :raises NotFound: 404 or 410. :raises UpstreamTimeout: no answer in time.
-        :raises UpstreamError: anything else that is not a 200.
+        :raises NotFound: 404 or 410. :raises UpstreamTimeout: no answer in time, or the
+            breaker is open after one. :raises UpstreamError: anything else that is not a 200.
         """
+        if self.breaker is not None:
+            self.breaker.check(self.timeout)
+        try:
+            response = self._send(url, headers, timeout)
+        except UpstreamError as exc:
+            if self.breaker is not None:
+                self.breaker.failed(exc)
+            raise
+        if self.breaker is not None and response.status < 500:
+            self.breaker.succeeded()
+        if response.status in (200, 304):
+            return response
+        response.close()  # an error body is not worth reading; the connection goes
+        response.release_conn()
+        if response.status in (404, 410):
+            raise NotFound("Not found on the upstream index")
+        log.warning("Upstream answered %s: GET %s", response.status, redact(url))
+        if response.status in (401, 403):
+            raise UpstreamError(f"The upstream index refused this registry's credentials ({response.status})")
+        error = UpstreamError(f"The upstream index answered {response.status}")
+        if self.breaker is not None and response.status >= 500:
+            self.breaker.failed(error)
+        raise error
+
+    def _send(self, url: str, headers: dict[str, str], timeout: urllib3.Timeout) -> urllib3.BaseHTTPResponse:
+        """The request itself, with every urllib3 error translated."""
         where = redact(url)
         try:
-            response = self._pool.request(
+            return self._pool.request(
                 "GET",
                 url,
                 headers=self._headers(url, headers),
@@ -174,20 +218,13 @@ class UpstreamIndex:
         except Urllib3Error as exc:
             log.warning("Upstream request failed: GET %s: %s", where, type(exc).__name__)
             raise UpstreamError("The upstream index cannot be reached") from None
-        if response.status == 200:
-            return response
-        response.close()  # an error body is not worth reading; the connection goes
-        response.release_conn()
-        if response.status in (404, 410):
-            raise NotFound("Not found on the upstream index")
-        log.warning("Upstream answered %s: GET %s", response.status, where)
-        if response.status in (401, 403):
-            raise UpstreamError(f"The upstream index refused this registry's credentials ({response.status})")
-        raise UpstreamError(f"The upstream index answered {response.status}")
 
-    def _read_small(self, url: str, headers: dict[str, str], limit: int) -> tuple[bytes, str, str]:
-        """(body, content type, final URL) of a bounded document, all within the timeout."""
-        deadline = self._clock() + self.timeout
+    def _read_small(
+        self, url: str, headers: dict[str, str], limit: int
+    ) -> tuple[bytes, urllib3.BaseHTTPResponse, str]:
+        """(body, response, final URL) of a bounded document, all within the timeout; a 304
+        has an empty body."""
+        deadline = time.monotonic() + self.timeout
         response = self._open(url, headers, urllib3.Timeout(total=self.timeout))
         body, complete = bytearray(), False
         try:
@@ -195,7 +232,7 @@ class UpstreamIndex:
                 body += chunk
                 if len(body) > limit:
                     raise UpstreamError(f"The upstream index sent more than {limit} bytes")
-                if self._clock() > deadline:
+                if time.monotonic() > deadline:
                     raise UpstreamTimeout(
                         f"The upstream index did not answer within {self.timeout:g} seconds"
                     )
@@ -211,7 +248,25 @@ class UpstreamIndex:
                 response.close()  # unread data would spoil the connection for the next request
             response.release_conn()
         final_url = response.geturl() or url
-        return bytes(body), response.headers.get("Content-Type", ""), urljoin(url, final_url)
+        return bytes(body), response, urljoin(url, final_url)
+
+    def fetch_page(self, project: str, etag: str = "", last_modified: str = "") -> Fetched:
+        """Fetch and parse a project page now; conditionally when validators are given.
+
+        :raises NotFound: upstream has no such project.
+        :raises UpstreamError | UpstreamTimeout: upstream failed.
+        """
+        headers = {"Accept": ACCEPT_PAGE, "Accept-Encoding": "gzip"}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        body, response, final_url = self._read_small(self.project_url(project), headers, MAX_PAGE_SIZE)
+        validators = response.headers.get("ETag", ""), response.headers.get("Last-Modified", "")
+        if response.status == 304:
+            return Fetched(None, *validators)
+        page = parse_page(body, response.headers.get("Content-Type", ""), redact(final_url))
+        return Fetched(page, *validators)
 
     def fetch_project(self, project: str) -> UpstreamProject:
         """Fetch and parse a project page now, bypassing the kept copies.
@@ -219,11 +274,9 @@ class UpstreamIndex:
         :raises NotFound: upstream has no such project.
         :raises UpstreamError | UpstreamTimeout: upstream failed.
         """
-        url = self.project_url(project)
-        headers = {"Accept": ACCEPT_PAGE, "Accept-Encoding": "gzip"}
-        body, content_type, final_url = self._read_small(url, headers, MAX_PAGE_SIZE)
-        page = parse_page(body, content_type, redact(final_url))
-        return replace(page, serial=next(self._serials))
+        fetched = self.fetch_page(project)
+        assert fetched.project is not None  # an unconditional request never gets a 304
+        return fetched.project
 
     def probe(self) -> None:
         """Ask for the index page and read only its headers (reachability, for ``/health``).
@@ -251,53 +304,31 @@ class UpstreamIndex:
 
     # -- kept pages ----------------------------------------------------------------------
 
-    def _kept_copy(self, project: str) -> _Kept | None:
-        with self._kept_lock:
-            return self._kept.get(project)
-
-    def _keep(self, project: str, kept: _Kept) -> None:
-        with self._kept_lock:
-            self._kept[project] = kept
-            self._kept.move_to_end(project)
-            while len(self._kept) > PAGES_KEPT:
-                self._kept.popitem(last=False)
-
-    def _forget(self, project: str) -> None:
-        with self._kept_lock:
-            self._kept.pop(project, None)
-
-    def project(self, project: str) -> UpstreamProject:
-        """The project page: a fresh kept copy, else fetched (once, however many ask at once).
-
-        If fetching fails and an older copy is kept, that copy is served (stale) instead.
+    def page(self, project: str) -> KeptPage:
+        """The kept project page (see ``PageKeeper.page``).
 
         :raises NotFound: upstream has no such project.
         :raises UpstreamError | UpstreamTimeout: upstream failed and nothing is kept.
         """
-        kept = self._kept_copy(project)
-        if kept is not None and self._clock() < kept.fresh_until:
-            return kept.project
-        # Waiters give up a little after the fetcher's own timeout would have fired.
-        with self._fetching.hold(project, timeout=2 * self.timeout + 1) as acquired:
-            kept = self._kept_copy(project)
-            if kept is not None and (self._clock() < kept.fresh_until or not acquired):
-                return kept.project
-            if not acquired:
-                raise UpstreamTimeout(f"The upstream index did not answer within {self.timeout:g} seconds")
-            return self._refresh(project, kept)
+        return self.keeper.page(project)
 
-    def _refresh(self, project: str, kept: _Kept | None) -> UpstreamProject:
-        try:
-            fetched = self.fetch_project(project)
-        except NotFound:
-            self._forget(project)
-            raise
-        except UpstreamError:
-            if kept is None:
-                raise
-            retry_in = min(self.page_ttl, RETRY_AFTER_FAILURE) if self.page_ttl else 0
-            log.warning("Serving a stale copy of upstream project %r: the upstream failed", project)
-            self._keep(project, replace(kept, fresh_until=self._clock() + retry_in))
-            return kept.project
-        self._keep(project, _Kept(fetched, self._clock() + self.page_ttl))
-        return fetched
+    def status(self) -> dict[str, object]:
+        """What ``/health`` shows admins: memory use against its limit, the breaker, refreshes."""
+        use = self.memory.use()
+        return {
+            "url": self.url,
+            "memory_bytes": use.bytes,
+            "memory_limit": use.limit,
+            "memory_entries": use.entries,
+            "memory_evicted": use.evicted,
+            "refreshing": self.keeper.pending(),
+            "breaker": self.breaker.state() if self.breaker is not None else {"open": False},
+        }
+
+    def project(self, project: str) -> UpstreamProject:
+        """The project page: a kept copy if there is one, else fetched (once per process).
+
+        :raises NotFound: upstream has no such project.
+        :raises UpstreamError | UpstreamTimeout: upstream failed and nothing is kept.
+        """
+        return self.keeper.page(project).project()

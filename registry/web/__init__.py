@@ -11,6 +11,7 @@ from flask import Flask, request
 from . import (
     access,
     caching,
+    compress,
     cooldown,
     crosssite,
     errors,
@@ -37,9 +38,11 @@ def _start() -> None:
 
 def init_app(app: Flask) -> None:
     app.url_map.strict_slashes = False
-    app.extensions["registry.pages"] = PageCache()
+    memory = app.extensions["registry"].config.settings.fallback.memory  # rendered pages, bounded too
+    app.extensions["registry.pages"] = PageCache(max_bytes=memory)
     errors.init_app(app)
     caching.init_app(app)
+    compress.init_app(app)  # gzip for pages and JSON when the client accepts it
     headers.init_app(app)  # nosniff, CSP and no framing on every answer
     pathvalues.init_app(app)  # URL values that can name nothing: 404 before any view
     crosssite.init_app(app)  # writes a browser marks as cross-site: 403

@@ -10,36 +10,17 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Flask, jsonify, request
 from werkzeug.wrappers import Response
 
-from ..access import Identity, Permissions
-from ..access.tokens import create_token, list_tokens, parse_expiry, revoke_token
-from ..errors import Forbidden, InvalidRequest
+from ..core.accounts import Accounts
+from ..errors import InvalidRequest
 from .caching import apply_cache_policy
 from .common import LOG_USER, core, identity
 
 bp = Blueprint("tokens", __name__, url_prefix="/manage/tokens")
-
-
-def _caller() -> Identity:
-    caller = identity()
-    Permissions.require_password(caller, "manage API tokens")
-    return caller
-
-
-def _owner_for(caller: Identity, wanted: object) -> str:
-    """The user a request acts for: the caller, or (admins only) the one named."""
-    if wanted is None or wanted == caller.username:
-        return str(caller.username)
-    if not isinstance(wanted, str):
-        raise InvalidRequest("'user' must be a string")
-    if not caller.is_admin:
-        raise Forbidden("Only admins may manage other users' API tokens")
-    return wanted
 
 
 def _strings(body: dict[str, Any], name: str, default: Iterable[str]) -> list[str]:
@@ -64,20 +45,26 @@ def _json(data: dict[str, Any], status: int = 200) -> Response:
     return apply_cache_policy(response, "never")
 
 
+def _user(value: object) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise InvalidRequest("'user' must be a string")
+    return value
+
+
 @bp.get("")
 def list_view() -> Response:
-    """List API tokens (never their secrets)."""
-    caller = _caller()
+    """List API tokens (never their secrets): the caller's, ``?user=``'s, or every user's for
+    an admin who names nobody."""
+    caller = identity()
     wanted = request.args.get("user")
-    owner = None if caller.is_admin and wanted is None else _owner_for(caller, wanted)
-    tokens = list_tokens(core().access.store, owner)
+    everyone = caller.is_admin and wanted is None
+    tokens = accounts().tokens(caller, wanted, everyone=everyone)
     return _json({"tokens": [token.describe() for token in tokens]})
 
 
 @bp.post("")
 def create_view() -> Response:
     """Make an API token; the answer is the only time its secret is shown."""
-    caller = _caller()
     body = _body()
     expires = body.get("expires")
     if expires is not None and not isinstance(expires, str):
@@ -85,13 +72,13 @@ def create_view() -> Response:
     description = body.get("description", "")
     if not isinstance(description, str):
         raise InvalidRequest("'description' must be a string")
-    token, secret = create_token(
-        core().access.store,
-        _owner_for(caller, body.get("user")),
+    token, secret = accounts().create_token(
+        identity(),
         permissions=_strings(body, "permissions", ["read"]),
         projects=_strings(body, "projects", []),
-        expires=parse_expiry(expires, datetime.now(UTC)),
+        expires=expires,
         description=description,
+        user=_user(body.get("user")),
     )
     return _json({**token.describe(), "token": secret}, status=201)
 
@@ -99,9 +86,13 @@ def create_view() -> Response:
 @bp.delete("/<token_id>")
 def revoke_view(token_id: str) -> Response:
     """Revoke an API token (the caller's own, or any for an admin)."""
-    caller = _caller()
-    token = revoke_token(core().access.store, token_id, None if caller.is_admin else caller.username)
+    token = accounts().revoke_token(identity(), token_id, any_owner=True)
     return _json({"revoked": token.describe()})
+
+
+def accounts() -> Accounts:
+    """The core object that checks and makes token changes."""
+    return core().web.accounts
 
 
 class HideCredentials:

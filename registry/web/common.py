@@ -94,7 +94,8 @@ def redirect_response(answer: Redirect) -> Response:
 
 def page_response(page: Page, *, public: bool, vary_accept: bool = False) -> Response:
     """A rendered page with its ETag, answering 304 to a matching ``If-None-Match``."""
-    if "If-None-Match" in request.headers and request.if_none_match.contains(page.etag):
+    # Weak comparison (RFC 9110): a gzipped answer carries the page's ETag as W/"...".
+    if "If-None-Match" in request.headers and request.if_none_match.contains_weak(page.etag):
         response = Response(status=304)
         response.headers.remove("Content-Type")
     else:

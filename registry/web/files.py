@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 from werkzeug.wsgi import wrap_file
 
 from ..core.listing import Proxied, Redirect, StoredFile
+from ..log import SENT_FILE, CountingFile
 from .caching import apply_cache_policy
 from .common import canonical, core, identity, redirect_response
 
@@ -68,7 +69,9 @@ def _file_response(stream: BinaryIO, size: int, etag: str, mimetype: str) -> Res
         response.headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
         _declare_length(response, stop - start)
         return response
-    response.response = wrap_file(request.environ, stream)
+    counted = CountingFile(stream)  # for the access log: gunicorn does not count sendfile
+    request.environ[SENT_FILE] = counted
+    response.response = wrap_file(request.environ, counted)  # type: ignore[arg-type]
     response.direct_passthrough = True
     _declare_length(response, size)
     return response

@@ -34,11 +34,14 @@ class Page:
 
 
 class PageCache:
-    """A bounded LRU of pages keyed by what they show, valid for one serial each."""
+    """A bounded LRU of pages keyed by what they show, valid for one serial each: at most
+    ``limit`` pages and ``max_bytes`` of bodies (an upstream page can be megabytes)."""
 
-    def __init__(self, limit: int = 2048) -> None:
+    def __init__(self, limit: int = 2048, max_bytes: int = 64 * 1024 * 1024) -> None:
         self.limit = limit
+        self.max_bytes = max_bytes
         self._pages: OrderedDict[Hashable, tuple[Hashable, Page]] = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, serial: Hashable, render: Callable[[], Page]) -> Page:
@@ -50,11 +53,19 @@ class PageCache:
                 return kept[1]
         page = render()
         with self._lock:
-            self._pages[key] = (serial, page)
-            self._pages.move_to_end(key)
-            while len(self._pages) > self.limit:
-                self._pages.popitem(last=False)
+            old = self._pages.pop(key, None)
+            self._bytes -= len(old[1].body) if old is not None else 0
+            if len(page.body) <= self.max_bytes:
+                self._pages[key] = (serial, page)
+                self._bytes += len(page.body)
+            while len(self._pages) > self.limit or self._bytes > self.max_bytes:
+                self._bytes -= len(self._pages.popitem(last=False)[1][1].body)
         return page
+
+    def use(self) -> tuple[int, int]:
+        """(pages kept, bytes of their bodies), for ``/health``."""
+        with self._lock:
+            return len(self._pages), self._bytes
 
     def render(self, data: Versioned[T], variant: Hashable, render: Callable[[T], Page]) -> Page:
         """The page ``render`` makes of ``data`` (``variant``: content type and the like),
@@ -64,3 +75,4 @@ class PageCache:
     def clear(self) -> None:
         with self._lock:
             self._pages.clear()
+            self._bytes = 0

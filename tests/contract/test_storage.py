@@ -238,3 +238,16 @@ def test_direct_uploads_work_or_are_refused_clearly(storage: Storage) -> None:
     assert answer.status_code in (200, 201), answer.text
     assert storage.read_bytes("_staging/abc") == b"data"
     assert storage.get_meta("_staging/abc") == {"uploader": "alice"}
+
+
+def test_reserved_prefixes_are_listed_only_when_asked_for(storage: Storage) -> None:
+    put_bytes(storage, KEY, b"data")
+    put_bytes(storage, "_upstream/up/heads/demo", b"", {"version": "v1"})
+    put_bytes(storage, "_upstream/up/pages/demo/v1.json.gz", b"page")
+    assert list(storage.list_keys()) == [KEY]  # rebuild, migrate, import and strays never see them
+    assert sorted(storage.list_keys("_upstream/")) == [
+        "_upstream/up/heads/demo",
+        "_upstream/up/pages/demo/v1.json.gz",
+    ]
+    storage.set_meta("_upstream/up/heads/demo", {"version": "v2"})  # the head is the one thing that changes
+    assert storage.get_meta("_upstream/up/heads/demo") == {"version": "v2"}

@@ -102,11 +102,11 @@ def ui(path: str, method: str = "GET") -> Callable[[Registry], requests.Response
 WRONG = "Basic d3Jvbmc6d3Jvbmc="  # wrong:wrong
 YANK = f"/manage/projects/{DEMO.name}/releases/{DEMO.version}"
 ROWS = (
-    Row("GET /simple/", "public", 200, INDEX, "Accept", get("/simple/")),
-    Row("GET /simple/<project>/", "public", 200, INDEX, "Accept", get("/simple/{project}/")),
-    Row("GET /simple/<project>/ with If-None-Match", "public", 304, INDEX, "Accept", conditional(f"/simple/{DEMO.name}/")),  # noqa: E501
-    Row("GET /pypi/<project>/json", "public", 200, INDEX, "", get("/pypi/{project}/json")),
-    Row("GET /pypi/<project>/<version>/json", "public", 200, INDEX, "", get("/pypi/{project}/{version}/json")),  # noqa: E501
+    Row("GET /simple/", "public", 200, INDEX, "Accept, Accept-Encoding", get("/simple/")),
+    Row("GET /simple/<project>/", "public", 200, INDEX, "Accept, Accept-Encoding", get("/simple/{project}/")),
+    Row("GET /simple/<project>/ with If-None-Match", "public", 304, INDEX, "Accept, Accept-Encoding", conditional(f"/simple/{DEMO.name}/")),  # noqa: E501
+    Row("GET /pypi/<project>/json", "public", 200, INDEX, "Accept-Encoding", get("/pypi/{project}/json")),
+    Row("GET /pypi/<project>/<version>/json", "public", 200, INDEX, "Accept-Encoding", get("/pypi/{project}/{version}/json")),  # noqa: E501
     Row("GET /packages/.../<file>", "public", 200, FILE, "", get("{file}")),
     Row("GET /packages/.../<file>.metadata", "public", 200, FILE, "", get("{file}.metadata")),
     Row("HEAD /packages/.../<file>", "public", 200, FILE, "", head("{file}")),
@@ -120,26 +120,26 @@ ROWS = (
     Row("POST / (upload) as a user", "public", 200, NEVER, WHO, upload_as("bob")),
     Row("POST /manage/... as a non-admin", "public", 403, NEVER, WHO, post(YANK + "/yank", "bob")),
     Row("POST /manage/... as an admin", "public", 200, NEVER, WHO, post(YANK + "/unyank", "admin")),
-    Row("GET /", "public", 200, PAGE, "Cookie", get("/")),
-    Row("GET /project/<project>/", "public", 200, PAGE, "Cookie", get("/project/{project}/")),
-    Row("GET /project/<project>/<version>/", "public", 200, PAGE, "Cookie", get("/project/{project}/{version}/")),  # noqa: E501
-    Row("GET /project/<project>/ with If-None-Match", "public", 304, PAGE, "Cookie", conditional(f"/project/{DEMO.name}/")),  # noqa: E501
-    Row("GET /search/?q=<query>", "public", 200, PAGE, "Cookie", get("/search/?q=deploy")),
+    Row("GET /", "public", 200, PAGE, "Cookie, Accept-Encoding", get("/")),
+    Row("GET /project/<project>/", "public", 200, PAGE, "Cookie, Accept-Encoding", get("/project/{project}/")),  # noqa: E501
+    Row("GET /project/<project>/<version>/", "public", 200, PAGE, "Cookie, Accept-Encoding", get("/project/{project}/{version}/")),  # noqa: E501
+    Row("GET /project/<project>/ with If-None-Match", "public", 304, PAGE, "Cookie, Accept-Encoding", conditional(f"/project/{DEMO.name}/")),  # noqa: E501
+    Row("GET /search/?q=<query>", "public", 200, PAGE, "Cookie, Accept-Encoding", get("/search/?q=deploy")),
     Row("GET /static/registry.css?v=<hash>", "public", 200, FILE, "", stylesheet),
     Row("GET /project/<unknown project>/", "public", 404, NEVER, "Cookie", get("/project/no-such-project/")),
-    Row("GET /account/login/", "public", 200, SESSION, "Cookie", get("/account/login/")),
-    Row("GET /project/<project>/ in a session", "public", 200, SESSION, "Cookie", ui("/project/{project}/")),
-    Row("GET /account/tokens/ in a session", "public", 200, SESSION, "Cookie", ui("/account/tokens/")),
+    Row("GET /account/login/", "public", 200, SESSION, "Cookie, Accept-Encoding", get("/account/login/")),
+    Row("GET /project/<project>/ in a session", "public", 200, SESSION, "Cookie, Accept-Encoding", ui("/project/{project}/")),  # noqa: E501
+    Row("GET /account/tokens/ in a session", "public", 200, SESSION, "Cookie, Accept-Encoding", ui("/account/tokens/")),  # noqa: E501
     Row("POST /account/tokens/ without a CSRF token", "public", 400, NEVER, "Cookie", ui("/account/tokens/", "POST")),  # noqa: E501
-    Row("GET /health", "public", 200, NEVER, "", get("/health")),
-    Row("GET /health/live", "public", 200, NEVER, "", get("/health/live")),
+    Row("GET /health", "public", 200, NEVER, "Accept-Encoding", get("/health")),
+    Row("GET /health/live", "public", 200, NEVER, "Accept-Encoding", get("/health/live")),
     Row("GET /simple/ without credentials", "private", 401, NEVER, WHO, get("/simple/")),
-    Row("GET /simple/<project>/ as a user", "private", 200, PRIVATE, "Accept, Authorization", get("/simple/{project}/", "bob")),  # noqa: E501
-    Row("GET /pypi/<project>/json as a user", "private", 200, PRIVATE, "Authorization", get("/pypi/{project}/json", "bob")),  # noqa: E501
+    Row("GET /simple/<project>/ as a user", "private", 200, PRIVATE, "Accept, Authorization, Accept-Encoding", get("/simple/{project}/", "bob")),  # noqa: E501
+    Row("GET /pypi/<project>/json as a user", "private", 200, PRIVATE, "Authorization, Accept-Encoding", get("/pypi/{project}/json", "bob")),  # noqa: E501
     Row("GET /packages/.../<file> as a user", "private", 200, PRIVATE, "Authorization", get("{file}", "bob")),
     Row("GET /packages/.../<file> without credentials", "private", 401, NEVER, WHO, get("{file}")),
     Row("GET /project/<project>/ without a session", "private", 303, NEVER, "", get("/project/{project}/")),
-    Row("GET /project/<project>/ in a session", "private", 200, SESSION, "Cookie", ui("/project/{project}/")),
+    Row("GET /project/<project>/ in a session", "private", 200, SESSION, "Cookie, Accept-Encoding", ui("/project/{project}/")),  # noqa: E501
 )  # fmt: skip
 
 

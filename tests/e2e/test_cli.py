@@ -30,10 +30,13 @@ def cli(*args: str, stdin: str = "", cwd: Path = ROOT, **env: str) -> subprocess
     )  # fmt: skip
 
 
-def serve_env(**extra: str) -> dict[str, str]:
-    """A clean environment for ``serve`` run from another folder (its data goes there)."""
+def serve_env(home: Path, **extra: str) -> dict[str, str]:
+    """A clean environment for ``serve`` run from another folder (its data goes there), with no
+    PYTHONPATH: the package is installed in the venv (``make``), so it works from anywhere."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
-    return environ | {"PYTHONPATH": str(ROOT)} | extra
+    environ = {k: v for k, v in environ.items() if k not in ("PYTHONPATH", "XDG_RUNTIME_DIR")}
+    home.mkdir(exist_ok=True)
+    return environ | {"HOME": str(home)} | extra
 
 
 def test_hash_password() -> None:
@@ -79,7 +82,7 @@ def test_serve_first_start_creates_admin(tmp_path: Path) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "registry", "serve", "--port", str(port)],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-        env=serve_env(),
+        env=serve_env(tmp_path / "home"),
     )  # fmt: skip
     try:
         assert process.stdout is not None
@@ -111,6 +114,8 @@ def test_serve_first_start_creates_admin(tmp_path: Path) -> None:
         )
         assert accepted.status_code == 200, accepted.text
         assert (tmp_path / "data" / "packages" / "served-demo" / dist.wheel_name).is_file()
+        # No gunicorn control socket in $HOME, shared by every instance on the machine.
+        assert list((tmp_path / "home").iterdir()) == []
         database = (tmp_path / "data" / "registry.sqlite3").read_bytes()
         assert password.group(1).encode() not in database  # only the hash is stored
     finally:
@@ -120,7 +125,7 @@ def test_serve_first_start_creates_admin(tmp_path: Path) -> None:
 
 def test_admin_password_from_environment(tmp_path: Path) -> None:
     port = free_port()
-    env = serve_env(REGISTRY_ADMIN_PASSWORD="from-env-pw")
+    env = serve_env(tmp_path / "home", REGISTRY_ADMIN_PASSWORD="from-env-pw")
     process = subprocess.Popen(
         [sys.executable, "-m", "registry", "serve", "--port", str(port)], cwd=tmp_path, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
@@ -143,3 +148,10 @@ def test_admin_password_from_environment(tmp_path: Path) -> None:
         os.killpg(process.pid, signal.SIGTERM)
         output = process.communicate(timeout=20)[0]
     assert "from-env-pw" not in output
+
+
+def test_serve_refuses_a_fallback_without_upstream(tmp_path: Path) -> None:
+    result = cli("serve", "--port", str(free_port()), cwd=tmp_path, REGISTRY_PYPI_FALLBACK="cache")
+    assert result.returncode != 0
+    assert "pypi.fallback = cache needs pypi.fallback_url" in result.stderr
+    assert "Traceback" not in result.stderr

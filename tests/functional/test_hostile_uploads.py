@@ -228,8 +228,8 @@ def metadata_with(dist: Dist, old: str, new: str) -> str:
         ),
         (
             "Metadata-Version: 2.1",
-            "Metadata-Version: 2.1\nLicense-Expression: MIT",
-            "introduced in metadata version 2.4",
+            "Metadata-Version: 2.1\nLicense-Expression: MIT AND",
+            "'MIT AND' is invalid for 'license-expression'",
         ),
     ],
     ids=[
@@ -239,7 +239,7 @@ def metadata_with(dist: Dist, old: str, new: str) -> str:
         "unknown-field",
         "two-names",
         "dynamic",
-        "too-new",
+        "too-new-and-invalid",
     ],
 )
 def test_invalid_core_metadata_in_wheel(
@@ -262,6 +262,18 @@ def test_license_file_under_metadata_2_1_is_accepted(server: RegistryServer, dis
     )
     response = post_upload(server, content, dist.wheel_name, dist.name, "1.0")
     assert response.status_code == 200, response.text
+
+
+def test_license_expression_under_metadata_2_1_is_accepted(server: RegistryServer, dist: Dist) -> None:
+    """hatchling before 1.22 wrote License-Expression under 2.1 (attrs 23.2.0, execnet 2.1.1 on
+    the public index): a private registry that holds re-uploads of such wheels accepts them."""
+    content = hostile.wheel_with_metadata(
+        dist, metadata_with(dist, "Summary:", "License-Expression: MIT\nSummary:")
+    )
+    response = post_upload(server, content, dist.wheel_name, dist.name, "1.0")
+    assert response.status_code == 200, response.text
+    info = server.get(f"pypi/{dist.name}/json").json()["info"]
+    assert info["license_expression"] == "MIT"
 
 
 # --- Zip framing (wheels) -------------------------------------------------------------------

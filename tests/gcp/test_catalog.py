@@ -10,6 +10,7 @@ import pytest
 from registry.cache.firestore import FirestoreCache
 from registry.cache.firestore_index import SHARDS
 from registry.core.catalog import Catalog
+from registry.core.projects import ProjectList
 from registry.models import FileRecord
 from tests.emulators import PROJECT, unique
 
@@ -61,6 +62,22 @@ def test_another_process_starts_from_the_saved_catalog(firestore: FirestoreCache
     refresh(Catalog(firestore, firestore), firestore)
     reads, writes, usage = refresh(Catalog(firestore, firestore), firestore)
     assert "list_files" not in usage and (reads, writes) == (1 + SHARDS, 0)
+
+
+def test_the_index_page_and_the_catalog_share_one_listing(firestore: FirestoreCache) -> None:
+    """The UI home page after a change lists the projects once (the index shards), not once
+    for the visible projects and again for the catalog."""
+    for number in range(3):
+        firestore.add_file(record(f"listed-{number}", "1.0"))
+    projects = ProjectList(firestore)
+    serial = firestore.index_serial()
+    firestore.reset_usage()
+    assert len(projects.at(serial)) == 3  # what Reads.index loads
+    Catalog(firestore, firestore, projects).entries(serial)
+    usage = firestore.reset_usage()
+    assert usage["list_projects"] == [SHARDS, 0], usage
+    firestore.add_file(record("listed-9", "1.0"))
+    assert len(projects.at(firestore.index_serial())) == 4  # a new serial: read again
 
 
 def test_a_large_catalog_is_split_under_the_document_limit(firestore: FirestoreCache) -> None:

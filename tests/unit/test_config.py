@@ -29,6 +29,7 @@ def test_ini_file_with_pypicloud_keys(tmp_path: Path) -> None:
     path = tmp_path / "registry.ini"
     path.write_text(
         "[app:main]\npypi.default_read = authenticated\npypi.fallback = cache\n"
+        "pypi.fallback_url = http://127.0.0.1:9/simple/\n"
         "storage.dir = %(here)s/files\ndb.url = sqlite:///%(here)s/db.sqlite\nauth.admins = alice bob\n"
         "user.alice = $pbkdf2-sha256$hash\n"
     )
@@ -55,7 +56,7 @@ def test_environment_overrides_file(tmp_path: Path) -> None:
 
 def test_config_file_from_environment(tmp_path: Path) -> None:
     path = tmp_path / "registry.ini"
-    path.write_text("[app:main]\npypi.fallback = redirect\n")
+    path.write_text("[app:main]\npypi.fallback = redirect\npypi.fallback_url = http://127.0.0.1:9/simple/\n")
     assert load_config(environ={"REGISTRY_CONFIG": str(path)}).settings.fallback.mode == "redirect"
 
 

@@ -84,11 +84,19 @@ def test_read_fields_is_lenient() -> None:
         b"Metadata-Version: 2.1\nName: a\nVersion: 1.0+local.7\nLicense-File: LICENSE\n",
         b"Metadata-Version: 2.2\nName: a\nVersion: 1\nDynamic: Requires-Dist\n",
         "Metadata-Version: 2.1\nName: a\nVersion: 1\nAuthor: Zoë Ünicode\n\nBody ✓\n".encode(),
+        b"Metadata-Version: 2.1\nName: attrs\nVersion: 23.2.0\nLicense-Expression: MIT\nLicense-File: L\n",
+        b"Metadata-Version: 1.0\nName: a\nVersion: 1\nRequires-Dist: b>=1\nDynamic: Requires-Python\n",
     ],
-    ids=["1.0-unknowns", "1.2-specifier", "license-file-quirk", "dynamic", "utf-8"],
+    ids=["1.0-unknowns", "1.2-specifier", "license-file-quirk", "dynamic", "utf-8", "hatchling", "newer"],
 )
 def test_validate_accepts(raw: bytes) -> None:
     validate(raw, "METADATA")
+
+
+def test_a_newer_field_keeps_the_declared_version() -> None:
+    """hatchling before 1.22 wrote License-Expression under 2.1: accepted, shown as written."""
+    info = validate(b"Metadata-Version: 2.1\nName: a\nVersion: 1\nLicense-Expression: MIT\n", "METADATA")
+    assert (info["metadata_version"], info["license_expression"]) == ("2.1", "MIT")
 
 
 @pytest.mark.parametrize(
@@ -110,7 +118,7 @@ def test_validate_accepts(raw: bytes) -> None:
             "'x-extra' is repeated, is not UTF-8, or is",
         ),
         (b"Metadata-Version: 2.1\nName: a\nVersion: 1\nDescription: d\n\nbody\n", "the field 'description'"),
-        (b"Metadata-Version: 2.1\nName: a\nVersion: 1\nLicense-Expression: MIT\n", "introduced in metadata"),
+        (b"Metadata-Version: 2.1\nName: a\nVersion: 1\nLicense-Expression: MIT AND\n", "license-expression"),
         (
             b"Metadata-Version: 2.4\nName: a\nVersion: 1\nLicense-Expression: not a licence\n",
             "license-expression",

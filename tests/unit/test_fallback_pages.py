@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,11 +12,16 @@ import pytest
 from registry.access.models import Identity
 from registry.config import load_config
 from registry.core.app import build
+from registry.core.fallback_setup import version_of
 from registry.core.listing import Versioned
 from registry.core.uploads import UploadForm
 from registry.errors import ConfigError
 from registry.names import project_name
+from registry.storage.local import FileStorage
 from registry.upstream import UpstreamFile, UpstreamIndex, UpstreamProject
+from registry.upstream.client import Fetched
+from registry.upstream.kept import compact
+from registry.upstream.store import PageStore, space_of
 from registry.web.render import V1_JSON, render_project
 from tests.backends import Backends as Services
 from tests.distributions import Dist, wheel_bytes
@@ -29,14 +33,14 @@ WHEN = datetime(2023, 3, 4, 5, 6, 7, tzinfo=UTC)
 
 
 class Fixed(UpstreamIndex):
-    """An upstream that always shows the same page."""
+    """An upstream that always answers the same page."""
 
     def __init__(self, files: tuple[UpstreamFile, ...]) -> None:
-        super().__init__("http://127.0.0.1:9/simple/")
+        super().__init__("http://127.0.0.1:9/simple/", version_of=version_of)
         self.files = files
 
-    def project(self, project: str) -> UpstreamProject:
-        return UpstreamProject(name="Demo", url=self.project_url(project), files=self.files, serial=1)
+    def fetch_page(self, project: str, etag: str = "", last_modified: str = "") -> Fetched:
+        return Fetched(UpstreamProject(name="Demo", url=self.project_url(project), files=self.files))
 
 
 FILES = (
@@ -109,14 +113,16 @@ def test_redirect_mode_merges_with_links_to_upstream(tmp_path: Path) -> None:
     assert "../../packages/demo/" in page  # our own upload
 
 
-def test_missing_url_turns_fallback_off_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="registry"):
-        registry = build(load_config(environ={}, overrides={"pypi.fallback": "cache"}))
+@pytest.mark.parametrize("mode", ["cache", "redirect"])
+def test_fallback_without_url_stops_start_up(mode: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_config(environ={}, overrides={"pypi.fallback": mode})
+    assert f"pypi.fallback = {mode} needs pypi.fallback_url" in raised.value.message
+    assert "pypi.fallback = none" in raised.value.message
+    registry = build(load_config(environ={}, overrides={"pypi.fallback": "none"}))
     assert (
         registry.fallback is None and registry.reads.sources.decide(project_name("anything")).upstream is None
     )
-    assert "Upstream fallback is OFF" in caplog.text and "pypi.fallback_url is empty" in caplog.text
-    assert caplog.records[0].levelno == logging.WARNING
 
 
 def test_fallback_url_is_checked_and_its_password_never_echoed() -> None:
@@ -134,3 +140,27 @@ def test_usage_docs_show_the_configs_the_tests_use(name: str) -> None:
     config = (ROOT / "docs" / "configs" / f"{name}.ini").read_text().rstrip("\n")
     assert f"```ini\n{config}\n```" in (ROOT / "docs" / "usage.md").read_text()
     load_config(ROOT / "docs" / "configs" / f"{name}.ini", environ={})  # valid as written
+
+
+def test_a_stored_file_the_upstream_does_not_list_is_sorted_in(tmp_path: Path) -> None:
+    services = make_services(tmp_path, "redirect", always="true")
+    for version in ("0.5", "1.0.5"):  # around the upstream's 1.0 and 1.1
+        dist = Dist("demo", version)
+        form = UploadForm("demo", version, "bdist_wheel", dist.wheel_name, io.BytesIO(wheel_bytes(dist)))
+        services.upload(form, "admin")
+    answer = services.registry.reads.project(ADMIN, project_name("demo"))
+    assert isinstance(answer, Versioned)
+    assert [link.version for link in answer.load().links] == ["0.5", "1.0", "1.0.5", "1.1"]
+
+
+def test_each_upstream_keeps_its_pages_in_a_folder_of_its_own(tmp_path: Path) -> None:
+    storage = FileStorage(tmp_path)
+    page = UpstreamProject(name="Demo", url="http://127.0.0.1:9/simple/demo/", files=FILES)
+    kept = compact(page, "demo", version_of, etag="", last_modified="", when=1.0)
+    one, two = (
+        PageStore(storage, space_of(url)) for url in ("http://127.0.0.1:9/a/", "http://127.0.0.1:9/b/")
+    )
+    one.save("demo", kept)
+    assert two.load("demo") is None and one.load("demo") == kept.confirmed(1.0)
+    assert space_of("http://127.0.0.1:9/simple/") == "ddd16791be7dfe2230ad"  # as the docstring says
+    assert list(storage.list_keys()) == []  # rebuild, migrate and import never see kept pages

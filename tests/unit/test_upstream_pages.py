@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from urllib.parse import urldefrag, urljoin, urlsplit
+
+import pytest
 
 from registry.upstream import parse_html, parse_json, parse_page
+from registry.upstream.pages import _joiner
 
 SHA = "a" * 64
 META = "b" * 64
@@ -84,3 +88,19 @@ def test_bad_json_is_an_upstream_error() -> None:
 
     with pytest.raises(UpstreamError):
         parse_json(b"<html>", PAGE_URL)
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "../../files/a/b/x.whl#sha256=1", "x.whl", "./x.whl", "/p/x.whl", "//other.example/x.whl",
+        "https://f.example/p/x.whl", "../x/../y.whl", "a/./b.whl", "?q=1", "mailto:x@y",
+        "javascript:alert(1)", "../../", "..", "../../../../../../x.whl", "ftp://x/y.whl", "x.whl?a=1",
+        "files/.hidden", "C:/x.whl",
+    ],
+)  # fmt: skip
+def test_links_resolve_as_urljoin_would(link: str) -> None:
+    base = "https://index.example/simple/demo/"
+    expected = urldefrag(urljoin(base, link)).url
+    joined = _joiner(base)(link)
+    assert joined == (expected if urlsplit(expected).scheme in ("http", "https") else None)

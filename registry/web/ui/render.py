@@ -80,7 +80,8 @@ def respond(
             page.etag,
             lambda: Page.build(_layout(title, Markup(page.body.decode()), shared=True).encode(), HTML),
         )
-        if "If-None-Match" in request.headers and request.if_none_match.contains(shared.etag):
+        # Weak comparison (RFC 9110): a gzipped answer carries the page's ETag as W/"...".
+        if "If-None-Match" in request.headers and request.if_none_match.contains_weak(shared.etag):
             response = Response(status=304)
             response.headers.remove("Content-Type")
         else:

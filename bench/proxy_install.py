@@ -1,0 +1,366 @@
+"""How fast a machine installs through this registry used as a LAN proxy: ``make bench-proxy``.
+
+    python bench/proxy_install.py                   # pip and uv, every mode (~10 minutes)
+    python bench/proxy_install.py --clients uv --rounds 1   # uv only, once
+    python bench/proxy_install.py --tree before=/path/to/old/checkout   # compare two versions
+
+A local upstream models the public index: a static PEP 503/691 index of real files with PEP
+658 metadata (``static_index``), served by nginx, behind ``delay_proxy`` adding ~40 ms to each
+request. Each client (pip, uv) installs the whole set in a fresh virtualenv without a client
+cache, in these modes:
+
+- ``static``: straight from nginx, no delay: a local static mirror, the physical limit;
+- ``upstream``: straight from the delayed upstream;
+- ``cold``: through a fresh registry (``pypi.fallback = cache``): every page and file is new;
+- ``warm``: through the same registry again (a second machine);
+- ``restart``: the registry restarted (a new instance or deploy), then installed again;
+- ``hanging``: the upstream now accepts connections and never answers, registry restarted.
+
+``--tree LABEL=PATH`` (repeatable) runs the registry modes once per source tree (gunicorn
+imports ``main:app`` from that folder), interleaved, so versions are compared under the same
+conditions. Servers run pinned to core 0, clients to core 1, all on 127.0.0.1. The table is printed and
+saved under ``bench/results/``; each figure is the best of ``--rounds`` runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from bench import procs, static_index  # noqa: E402
+from bench.servers import base_env  # noqa: E402
+
+WORK = REPO / "bench" / ".work" / "proxy"
+RESULTS = REPO / "bench" / "results"
+BIN = Path(sys.executable).parent
+MODES = ("static", "upstream", "cold", "warm", "restart", "hanging")
+LABELS = {
+    "static": "straight from nginx (local static mirror, no delay)",
+    "upstream": "straight from the delayed upstream",
+    "cold": "through the registry, cold",
+    "warm": "through the registry, warm (second machine)",
+    "restart": "through the registry, warm after a restart",
+    "hanging": "through the registry, warm after a restart, upstream hanging",
+}
+
+
+def _wait_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"exited with {process.returncode} before listening on {port}")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.02)
+    raise RuntimeError(f"nothing listens on {port} after {timeout:.0f} s")
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class Stack:
+    """nginx, the delay proxy in front of it, and the registry in front of that."""
+
+    root: Path
+    logs: Path
+    delay: float
+    nginx_port: int = field(default_factory=procs.free_port)
+    proxy_port: int = field(default_factory=procs.free_port)
+    registry_port: int = 0
+    data: Path = WORK / "registry-data"
+    tree: Path = REPO
+    running: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def start_nginx(self) -> None:
+        config = self.logs / "nginx.conf"
+        config.write_text(static_index.nginx_config(self.root, self.nginx_port, self.logs))
+        command = ["nginx", "-p", str(self.logs), "-c", str(config), "-e", str(self.logs / "nginx-error.log")]
+        self._start("nginx", command, f"http://127.0.0.1:{self.nginx_port}/simple/")
+
+    def start_proxy(self, mode: str) -> None:
+        self._stop("proxy")
+        command = [sys.executable, str(REPO / "bench" / "delay_proxy.py"), "--listen", str(self.proxy_port)]
+        command += ["--target", str(self.nginx_port), "--delay", str(self.delay), "--mode", mode]
+        self.running["proxy"] = procs.start(command, env=base_env(), cwd=REPO, log=self.logs / "proxy.log")
+        _wait_port(self.proxy_port, self.running["proxy"])
+
+    def use_tree(self, label: str, tree: Path) -> None:
+        """Serve the registry from ``tree`` (its data in its own folder) from now on."""
+        self._stop("registry")
+        self.tree, self.data = tree, WORK / "registry-data" / label
+
+    def start_registry(self) -> None:
+        self._stop("registry")
+        self.registry_port = procs.free_port()
+        env = base_env()
+        env.update(
+            REGISTRY_STORAGE_DIR=str(self.data / "packages"),
+            REGISTRY_DB_PATH=str(self.data / "registry.sqlite3"),
+            REGISTRY_PYPI_FALLBACK="cache",
+            REGISTRY_PYPI_FALLBACK_URL=f"http://127.0.0.1:{self.proxy_port}/simple/",
+            REGISTRY_PYPI_CACHE_UPDATE="everyone",
+            REGISTRY_ADMIN_PASSWORD="bench-admin-password",
+            WEB_CONCURRENCY="2",  # as `python -m registry serve` runs it: 2 workers x 8 threads
+            GUNICORN_THREADS="8",
+        )
+        command = [
+            str(BIN / "gunicorn"),
+            "-c",
+            "gunicorn.conf.py",
+            "--bind",
+            f"127.0.0.1:{self.registry_port}",
+        ]
+        command += ["--access-logfile", str(self.logs / "registry-access.log"), "main:app"]
+        self.running["registry"] = procs.start(
+            command, env=env, cwd=self.tree, log=self.logs / "registry.log"
+        )
+        procs.wait_ready(
+            f"http://127.0.0.1:{self.registry_port}/health", self.running["registry"], time.monotonic(), 60
+        )
+
+    def index(self, where: str) -> str:
+        port = {"static": self.nginx_port, "upstream": self.proxy_port, "registry": self.registry_port}[where]
+        return f"http://127.0.0.1:{port}/simple/"
+
+    def registry_rss(self) -> float:
+        process = self.running.get("registry")
+        return procs.memory_mib(process.pid)[0] if process else 0.0
+
+    def registry_cpu(self) -> float:
+        """CPU seconds the registry's processes have used: steadier than wall time on a shared machine."""
+        process = self.running.get("registry")
+        return procs.cpu_seconds(process.pid) if process else 0.0
+
+    def upstream_requests(self) -> int:
+        path = self.logs / "nginx-access.log"
+        return sum(1 for _ in path.open("rb")) if path.exists() else 0
+
+    def _start(self, name: str, command: list[str], ready: str) -> None:
+        self.running[name] = procs.start(command, env=base_env(), cwd=REPO, log=self.logs / f"{name}.log")
+        procs.wait_ready(ready, self.running[name], time.monotonic(), 30)
+
+    def _stop(self, name: str) -> None:
+        process = self.running.pop(name, None)
+        if process is not None:
+            procs.stop(process)
+
+    def reset_registry(self) -> None:
+        """Stop the registry and forget everything it stored."""
+        self._stop("registry")
+        shutil.rmtree(self.data, ignore_errors=True)
+
+    def stop(self) -> None:
+        for name in list(self.running):
+            self._stop(name)
+
+
+@dataclass(frozen=True)
+class Result:
+    seconds: float
+    ok: bool
+    upstream_requests: int
+    note: str = ""
+    server_cpu: float = 0.0  # CPU seconds the registry's processes used (0 when not involved)
+
+    def cell(self) -> str:
+        if not self.ok:
+            return f"FAILED after {self.seconds:.1f} s ({self.note})"
+        return f"{self.seconds:.1f}"
+
+
+def _venv(client: str, where: Path) -> Path:
+    shutil.rmtree(where, ignore_errors=True)
+    if client == "uv":
+        command = [str(BIN / "uv"), "venv", "-q", "--python", "python3.11", str(where)]
+    else:
+        command = ["python3.11", "-m", "venv", str(where)]
+    subprocess.run(command, check=True, env=base_env(), timeout=300, capture_output=True)
+    return where / "bin" / "python"
+
+
+def install(client: str, index: str, timeout: float) -> tuple[float, bool, str]:
+    """Seconds for one install of the whole set in a fresh venv, no client cache."""
+    python = _venv(client, WORK / "venvs" / client)
+    if client == "uv":
+        command = [str(BIN / "uv"), "pip", "install", "--no-cache", "--python", str(python)]
+    else:
+        command = [str(python), "-m", "pip", "install", "--no-cache-dir", "-q"]
+    command += ["--index-url", index, *static_index.REQUIREMENTS]
+    env = {k: v for k, v in base_env().items() if not k.startswith("UV_")}
+    env["UV_NO_CONFIG"] = "1"
+    started = time.monotonic()
+    try:
+        done = subprocess.run(
+            procs.pinned(procs.CLIENT_CORE, command), env=env, capture_output=True, text=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        return time.monotonic() - started, False, f"no end within {timeout:.0f} s"
+    elapsed = time.monotonic() - started
+    if done.returncode != 0:
+        lines = [line for line in (done.stderr + done.stdout).splitlines() if line.strip()]
+        return elapsed, False, (lines[-1] if lines else f"exit {done.returncode}")[:160]
+    return elapsed, True, ""
+
+
+def measure(stack: Stack, client: str, mode: str, timeout: float) -> Result:
+    where = mode if mode in ("static", "upstream") else "registry"
+    before, cpu = stack.upstream_requests(), stack.registry_cpu()
+    seconds, ok, note = install(client, stack.index(where), timeout)
+    used = stack.registry_cpu() - cpu if where == "registry" else 0.0
+    result = Result(seconds, ok, stack.upstream_requests() - before, note, used)
+    log(f"{client} {stack.tree.name} {mode}: {result.cell()}, {result.upstream_requests} upstream requests, "
+        f"registry CPU {used:.1f} s, RSS {stack.registry_rss():.0f} MiB")  # fmt: skip
+    return result
+
+
+def run_client(
+    stack: Stack, client: str, trees: dict[str, Path], timeout: float
+) -> dict[str, dict[str, Result]]:
+    """Every mode for one client: the direct ones once, the registry ones per tree, in order,
+    each tree's ``cold`` on a fresh data folder."""
+    direct = {mode: measure(stack, client, mode, timeout) for mode in ("static", "upstream")}
+    results: dict[str, dict[str, Result]] = {}
+    for label, tree in trees.items():
+        stack.use_tree(label, tree)
+        results[label] = dict(direct)
+        for mode in ("cold", "warm", "restart", "hanging"):
+            if mode == "cold":
+                stack.reset_registry()
+            if mode == "hanging":
+                stack.start_proxy("hang")
+            if mode != "warm":
+                stack.start_registry()
+            results[label][mode] = measure(stack, client, mode, timeout)
+        stack.start_proxy("delay")
+    return results
+
+
+def best(one: Result | None, other: Result) -> Result:
+    """The faster successful result (a failure only when both failed)."""
+    if one is None or (other.ok and (not one.ok or other.seconds < one.seconds)):
+        return other
+    return one
+
+
+def ratio(results: dict[str, Result], mode: str, base: str) -> float | None:
+    if not (results[mode].ok and results[base].ok):
+        return None
+    return results[mode].seconds / results[base].seconds
+
+
+TARGETS = (
+    ("warm", "static", 1.3, "warm within 1.3x the local static mirror"),
+    ("restart", "static", 1.3, "warm after a restart within 1.3x the local static mirror"),
+    ("warm", "upstream", 1.0, "warm faster than straight from the upstream"),
+    ("cold", "upstream", 1.5, "cold within 1.5x straight from the upstream"),
+    ("hanging", "warm", 1.5, "a hanging upstream adds at most 50% to a warm install"),
+)
+
+
+def report(results: dict[tuple[str, str], dict[str, Result]], sizes: dict[str, int], projects: int) -> str:
+    """The table (one column per client and tree) and the targets, per client and tree."""
+    columns = list(results)
+    lines = [
+        f"| install of the set ({projects} projects), fresh venv, no client cache | "
+        + " | ".join(f"{client} s ({tree})" for client, tree in columns)
+        + " | upstream requests |",
+        "|---" * (2 + len(columns)) + "|",
+    ]
+    for mode in MODES:
+        cells = [results[column][mode].cell() for column in columns]
+        counts = "/".join(str(results[column][mode].upstream_requests) for column in columns)
+        lines.append(f"| {LABELS[mode]} | " + " | ".join(cells) + f" | {counts} |")
+    lines.append("")
+    lines.append("Registry CPU seconds per install (all its processes; steadier than wall time when other")
+    lines.append("work shares the machine): " + "; ".join(
+        f"{client} ({tree}): " + ", ".join(f"{mode} {results[(client, tree)][mode].server_cpu:.1f}"
+                                          for mode in MODES[2:])
+        for client, tree in columns
+    ) + ".")  # fmt: skip
+    lines.append("")
+    for mode, base, limit, text in TARGETS:
+        found = [
+            (f"{client} ({tree})", ratio(results[(client, tree)], mode, base)) for client, tree in columns
+        ]
+        shown = ", ".join(
+            f"{name} {value:.2f}x {'ok' if value <= limit else 'MISSED'}"
+            if value is not None
+            else f"{name} n/a"
+            for name, value in found
+        )
+        lines.append(f"- {text}: {shown}")
+    largest = sorted(sizes.items(), key=lambda item: -item[1])[:3]
+    lines.append("")
+    lines.append("Largest JSON pages: " + ", ".join(f"{n} {s / 1e6:.1f} MB" for n, s in largest))
+    return "\n".join(lines) + "\n"
+
+
+def run_all(
+    stack: Stack, args: argparse.Namespace, trees: dict[str, Path]
+) -> dict[tuple[str, str], dict[str, Result]]:
+    """Every round: each client, each tree; the best of the rounds per mode."""
+    results: dict[tuple[str, str], dict[str, Result]] = {}
+    try:
+        stack.start_nginx()
+        stack.start_proxy("delay")
+        for _ in range(args.rounds):  # rounds interleave clients and trees: drift hits all alike
+            for client in args.clients:
+                for tree, found in run_client(stack, client, trees, args.timeout).items():
+                    kept = results.get((client, tree), {})
+                    results[(client, tree)] = {mode: best(kept.get(mode), found[mode]) for mode in MODES}
+    finally:
+        stack.stop()
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--clients", nargs="+", choices=("pip", "uv"), default=["uv", "pip"])
+    parser.add_argument("--delay", type=float, default=0.04, help="Seconds added per upstream request.")
+    parser.add_argument("--timeout", type=float, default=600, help="Longest one install may take.")
+    parser.add_argument("--rounds", type=int, default=2, help="Run every mode this often; keep the best.")
+    parser.add_argument(
+        "--tree", action="append", default=[], metavar="LABEL=PATH", help="Also run the registry from PATH."
+    )
+    args = parser.parse_args(argv)
+    procs.install_cleanup()
+    if not shutil.which("nginx"):
+        raise SystemExit("nginx is missing: run `make bench-proxy` (it installs Debian's nginx)")
+    logs = WORK / "logs" / time.strftime("%Y%m%d-%H%M%S")
+    logs.mkdir(parents=True)
+    log("building the static index (downloads the set once)")
+    root, projects = static_index.build(WORK, logs / "download.log")
+    trees = {"this": REPO} | {
+        label: Path(path).resolve() for label, path in (t.split("=", 1) for t in args.tree)
+    }
+    results = run_all(Stack(root, logs, args.delay), args, trees)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    others = "".join(f"; {label} = {path}" for label, path in trees.items() if label != "this")
+    title = f"# Proxy install benchmark, {time.strftime('%Y-%m-%d %H:%M')}"
+    text = f"{title} (this = {commit.stdout.strip()}{others})\n\n"
+    text += report(results, static_index.page_sizes(root), len(projects))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    saved = RESULTS / f"proxy-{time.strftime('%Y%m%d-%H%M%S')}.md"
+    saved.write_text(text)
+    print(text)
+    log(f"saved {saved.relative_to(REPO)}; logs in {logs.relative_to(REPO)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
