@@ -199,8 +199,9 @@ SETTINGS: tuple[Setting, ...] = (
         "pypi.upstream_probe_seconds",
         "60",
         parse_int,
-        "How old each upstream's reachability shown on `/health` may be: an older one is "
-        "checked again in the background (a request never waits for it).",
+        "How old each upstream's reachability shown on `/health` may be (what its last request "
+        "saw, or a probe): an older one is checked again in the background, never before the "
+        "process has run this long (a request never waits for it).",
     ),
     Setting(
         "pypi.fallback_min_age",

@@ -141,6 +141,7 @@ class UpstreamIndex:
         self._pool = urllib3.PoolManager(num_pools=16, maxsize=16)
         self._retries = urllib3.Retry(total=5, connect=0, read=0, status=0, other=0, redirect=5)
         self.breaker = breaker
+        self.last_answer: tuple[float, str] | None = None  # (monotonic time, "ok" | "error: ...")
         self.memory = ByteLRU(memory_limit)
         self.keeper = PageKeeper(
             self, store=store, memory=self.memory, ttl=page_ttl, clock=clock,
@@ -161,6 +162,21 @@ class UpstreamIndex:
         return headers
 
     def _open(self, url: str, headers: dict[str, str], timeout: urllib3.Timeout) -> urllib3.BaseHTTPResponse:
+        """``_exchange``, noting how it went in ``last_answer`` (``/health`` shows it)."""
+        try:
+            response = self._exchange(url, headers, timeout)
+        except NotFound:
+            self.last_answer = (time.monotonic(), "ok")
+            raise
+        except UpstreamError as exc:
+            self.last_answer = (time.monotonic(), f"error: {exc.message}")
+            raise
+        self.last_answer = (time.monotonic(), "ok")
+        return response
+
+    def _exchange(
+        self, url: str, headers: dict[str, str], timeout: urllib3.Timeout
+    ) -> urllib3.BaseHTTPResponse:
         """Send a GET and wait for the headers; the body is left to the caller. A 304 is
         returned as is (only conditional requests get one). The breaker is asked first and
         told how it went.

@@ -25,7 +25,7 @@ from registry.lockfiles import Pin
 from registry.upstream import UpstreamIndex
 from tests.backends import Backends as Services
 from tests.distributions import Dist, wheel_bytes
-from tests.server import base_settings, free_port
+from tests.server import ADMIN, base_settings, basic_auth, free_port
 from tests.upstream import PypiServer, SilentServer
 
 PARTNER_USER = ("reader", "partner-secret-pw")
@@ -221,11 +221,11 @@ def test_health_answers_at_once_while_an_upstream_hangs(
     silent = SilentServer()
     try:
         settings = two_upstreams(silent.url, partner.url)
-        settings["upstream.main.timeout"] = "5"
+        settings.update({"upstream.main.timeout": "2", "pypi.upstream_probe_seconds": "0"})
         client = make_app(**settings).test_client()
         started = time.monotonic()
         first = client.get("/health").get_json()["upstreams"]
-        assert time.monotonic() - started < 2
+        assert time.monotonic() - started < 1  # the probe of main takes 2 seconds
         assert first["main"]["status"] == "unknown"
         assert wait_for_probes(client, timeout=20)["partner"]["status"] == "ok"
     finally:
@@ -285,7 +285,9 @@ def test_the_locator_asks_an_upstream_once_per_page_ttl(
 
 def test_an_unreachable_port_is_reported_by_name(make_app: Callable[..., Flask], partner: PypiServer) -> None:
     closed = f"http://127.0.0.1:{free_port()}/simple/"
-    client = make_app(**two_upstreams(closed, partner.url)).test_client()
+    client = make_app(
+        **two_upstreams(closed, partner.url, **{"pypi.upstream_probe_seconds": "0"})
+    ).test_client()
     upstreams = wait_for_probes(client)
     assert upstreams["main"]["status"].startswith("error: ")  # type: ignore[union-attr]
     assert upstreams["main"]["url"] == closed
@@ -299,3 +301,16 @@ def test_start_up_names_each_upstream_without_credentials(
         make_app(**two_upstreams(secret_url, partner.url))
     assert f"in order: main ({main.url}), partner ({partner.url})" in caplog.text
     assert PARTNER_USER[1] not in caplog.text
+
+
+def test_health_shows_what_requests_saw_and_probes_nothing_at_start_up(
+    client: FlaskClient, main: PypiServer, unique_name: str
+) -> None:
+    before = client.get("/health").get_json()["upstreams"]
+    assert {state["status"] for state in before.values()} == {"unknown"}  # nothing sent upstream
+    assert client.get(f"/simple/{unique_name}/").status_code == 404  # main answered: reachable
+    after = client.get("/health").get_json()["upstreams"]
+    assert (after["main"]["status"], after["partner"]["status"]) == ("ok", "unknown")
+    admin = client.get("/health", headers={"Authorization": basic_auth(*ADMIN)}).get_json()
+    assert set(admin["upstream"]) >= {"main", "partner", "rendered_pages"}  # memory and breaker by name
+    assert admin["upstream"]["main"]["breaker"] == {"open": False}
