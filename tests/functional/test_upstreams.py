@@ -22,7 +22,9 @@ from registry import create_app
 from registry.config import load_config
 from registry.core.routing import Locator
 from registry.lockfiles import Pin
+from registry.storage.base import UPSTREAM_PREFIX
 from registry.upstream import UpstreamIndex
+from registry.upstream.store import space_of
 from tests.backends import Backends as Services
 from tests.distributions import Dist, wheel_bytes
 from tests.server import ADMIN, base_settings, basic_auth, free_port
@@ -111,6 +113,21 @@ def test_the_first_upstream_that_has_a_project_serves_it_never_merged(
     assert document["versions"] == ["1.0"]
     assert [entry["_upstream"] for entry in document["files"]] == ["main"]
     assert document["meta"]["tracks"] == [f"{main.url}{unique_name}/"]
+    # each upstream keeps its pages in a Storage folder of its own; partner was never asked
+    kept = kept_heads(client, unique_name)
+    assert kept == [f"{UPSTREAM_PREFIX}{space_of(main.url)}/heads/{unique_name}"]
+
+
+def kept_heads(client: FlaskClient, project: str, timeout: float = 10) -> list[str]:
+    """The Storage keys of the project's kept upstream pages (saved in the background)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        keys = services(client).storage.list_keys(UPSTREAM_PREFIX)
+        found = sorted(key for key in keys if key.endswith(f"/heads/{project}"))
+        if found:
+            return found
+        time.sleep(0.02)
+    return []
 
 
 def test_a_project_only_on_a_later_upstream_comes_from_it_with_its_login(
@@ -143,6 +160,8 @@ def test_a_routed_pattern_goes_to_its_upstream_only(
     partner.add(Dist(routed, "1.0"), sdist=False)
     page = client.get(f"/simple/routed-{unique_name}/")
     assert files_on(page.text) == {Dist(routed, "1.0").wheel_name: "partner"}
+    kept = kept_heads(client, f"routed-{unique_name}")
+    assert kept == [f"{UPSTREAM_PREFIX}{space_of(partner.url)}/heads/routed-{unique_name}"]
 
     only_on_main = f"routed-only-{unique_name}"
     main.add(Dist(only_on_main, "1.0"), sdist=False)
