@@ -103,6 +103,7 @@ class FileRecord:
     python_version: str = ""  # "source" for sdists, the wheel's python tag otherwise
     info: dict[str, Any] = field(default_factory=dict)  # INFO_FIELDS from core metadata
     origin: str = ""  # "" for uploads; the upstream URL for files cached from upstream
+    upstream: str = ""  # the name of the upstream a cached file came from (pypi.upstreams)
 
     def __post_init__(self) -> None:
         if self.project != canonicalize_name(self.project):

@@ -15,6 +15,8 @@ from ..errors import RegistryError
 from ..lockfiles import Locked, read_lock
 from .base import cli, load_registry
 
+NEEDS_UPSTREAM = "mirror needs pypi.fallback = cache and an upstream (pypi.fallback_url or pypi.upstreams)"
+
 
 @cli.command()
 @click.argument(
@@ -49,7 +51,7 @@ def mirror(
     """
     registry = load_registry(config_path)
     if registry.fallback is None or registry.fallback.mode != "cache":
-        raise click.ClickException("mirror needs pypi.fallback = cache and pypi.fallback_url (the upstream)")
+        raise click.ClickException(NEEDS_UPSTREAM)
     locked = Locked()
     for path in files:
         try:

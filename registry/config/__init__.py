@@ -40,6 +40,7 @@ from .parsers import (
     principals,
 )
 from .table import ENV_PREFIX, SETTINGS, SETTINGS_BY_KEY, Setting
+from .upstreams import UPSTREAM_FIELDS, upstream_settings
 from .views import Settings
 
 __all__ = [
@@ -74,7 +75,7 @@ CONFIG_ENV = "REGISTRY_CONFIG"
 SECTION = "app:main"
 # Sections whose keys may come from the environment; the first underscore after the section
 # name becomes the dot (REGISTRY_USER_ALICE -> user.alice, REGISTRY_DB_URL -> db.url).
-KNOWN_SECTIONS = ("pypi", "storage", "db", "auth", "user", "group", "package", "http", "log")
+KNOWN_SECTIONS = ("pypi", "storage", "db", "auth", "user", "group", "package", "http", "log", "upstream")
 # Environment variables with the prefix that are not settings.
 NOT_SETTINGS = {"REGISTRY_CONFIG", "REGISTRY_ADMIN_PASSWORD"}
 # Keys the registry core validates strictly; storage.* and db.* also belong to backends.
@@ -187,7 +188,7 @@ def build_config(raw: Mapping[str, str], *, here: Path | None = None, source: st
     return Config(
         values=MappingProxyType(values),
         raw=MappingProxyType(dict(raw)),
-        settings=Settings.from_values(values),
+        settings=Settings.from_values(values, upstream_settings(raw, values)),
         here=here or Path.cwd(),
         source=source,
     )
@@ -225,7 +226,7 @@ def settings_markdown(extra: Iterable[Setting] = ()) -> str:
         "| --- | --- | --- | --- |",
     ]
     rows: dict[str, tuple[Setting, list[str]]] = {}
-    for setting in (*SETTINGS, *extra):
+    for setting in (*SETTINGS, *UPSTREAM_FIELDS, *extra):
         if setting.key not in rows:
             rows[setting.key] = (setting, [setting.help])
             continue

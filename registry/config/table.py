@@ -187,6 +187,23 @@ SETTINGS: tuple[Setting, ...] = (
         "Project names never fetched from or redirected to upstream.",
     ),
     Setting(
+        "pypi.upstreams",
+        "",
+        parse_list,
+        "Several upstream indexes, by name, in the order they are asked (`pypi torch partner`); "
+        "each is set with the `upstream.<name>.*` keys. A project is served by the first "
+        "upstream its routing allows that has it, never merged across upstreams. Empty: the one "
+        "upstream of `pypi.fallback_url` (named `default`); setting both is an error.",
+    ),
+    Setting(
+        "pypi.upstream_probe_seconds",
+        "60",
+        parse_int,
+        "How old each upstream's reachability shown on `/health` may be (what its last request "
+        "saw, or a probe): an older one is checked again in the background, never before the "
+        "process has run this long (a request never waits for it).",
+    ),
+    Setting(
         "pypi.fallback_min_age",
         "0",
         parse_duration,

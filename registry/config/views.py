@@ -46,8 +46,28 @@ class AccessDefaults:
 
 
 @dataclass(frozen=True)
+class UpstreamSettings:
+    """One upstream index (``upstream.<name>.*``, or the ``pypi.fallback_*`` keys as ``default``).
+
+    ``projects``: canonical names or ``fnmatch`` patterns routed to this upstream only (empty:
+    any project no other upstream's patterns claim)."""
+
+    name: str
+    url: str
+    username: str = ""
+    password: str = ""
+    token: str = ""
+    timeout: float = 10.0
+    page_ttl: int = 300
+    projects: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class FallbackSettings:
-    """The upstream index and the rules for using it (``pypi.fallback*``)."""
+    """The upstream indexes and the rules for using them (``pypi.fallback*``, ``pypi.upstreams``).
+
+    ``upstreams``: the effective ordered list (the ``pypi.fallback_*`` keys make a list of one).
+    """
 
     mode: str
     url: str
@@ -60,6 +80,8 @@ class FallbackSettings:
     wait_for_refresh: bool
     retry_after: float
     memory: int  # bytes per worker for parsed and for rendered upstream pages
+    upstreams: tuple[UpstreamSettings, ...] = ()
+    probe_seconds: int = 60
 
 
 @dataclass(frozen=True)
@@ -116,8 +138,9 @@ class Settings:
     public_url: str
 
     @classmethod
-    def from_values(cls, values: Mapping[str, Any]) -> Settings:
-        """Group parsed values (``SETTINGS`` keys -> value) into the typed views."""
+    def from_values(cls, values: Mapping[str, Any], upstreams: tuple[UpstreamSettings, ...] = ()) -> Settings:
+        """Group parsed values (``SETTINGS`` keys -> value) into the typed views; ``upstreams``
+        is the validated list ``config.upstreams`` read from the ``upstream.*`` keys."""
         pypi = _Section(values, "pypi")
         auth = _Section(values, "auth")
         return cls(
@@ -130,7 +153,7 @@ class Settings:
                 pypi("allow_overwrite"),
                 pypi("allow_delete"),
             ),
-            fallback=_fallback(pypi),
+            fallback=_fallback(pypi, upstreams),
             cooldown=CooldownSettings(
                 pypi("fallback_min_age"),
                 pypi("fallback_min_age_unknown") == "allow",
@@ -156,12 +179,13 @@ class _Section:
         return self.values[f"{self.name}.{key}"]
 
 
-def _fallback(pypi: _Section) -> FallbackSettings:
-    """:raises ConfigError: a fallback mode without an upstream URL (it could never work)."""
-    if pypi("fallback") != "none" and not pypi("fallback_url"):
+def _fallback(pypi: _Section, upstreams: tuple[UpstreamSettings, ...]) -> FallbackSettings:
+    """:raises ConfigError: a fallback mode without an upstream (it could never work)."""
+    if pypi("fallback") != "none" and not upstreams:
         raise ConfigError(
             f"pypi.fallback = {pypi('fallback')} needs pypi.fallback_url: set it to the upstream "
-            "simple index URL (there is no default upstream), or set pypi.fallback = none"
+            "simple index URL (there is no default upstream), or name several upstreams in "
+            "pypi.upstreams, or set pypi.fallback = none"
         )
     return FallbackSettings(
         mode=pypi("fallback"),
@@ -175,6 +199,8 @@ def _fallback(pypi: _Section) -> FallbackSettings:
         wait_for_refresh=pypi("fallback_wait_for_refresh"),
         retry_after=pypi("fallback_retry_after"),
         memory=pypi("fallback_memory"),
+        upstreams=upstreams,
+        probe_seconds=pypi("upstream_probe_seconds"),
     )
 
 

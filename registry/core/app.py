@@ -12,7 +12,10 @@ import os
 import secrets
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from packaging.utils import NormalizedName
 
 from ..access import AccessControl, AccessStore, access_from_config
 from ..access.models import User
@@ -20,6 +23,7 @@ from ..access.passwords import hash_password
 from ..access.sessions import Sessions
 from ..cache.catalog import catalog_store_of
 from ..config import Config
+from ..config.views import FallbackSettings
 from ..errors import AlreadyExists, ReadOnly, RegistryError
 from ..models import utcnow
 from .accounts import Accounts
@@ -27,16 +31,18 @@ from .browse import Browse
 from .catalog import Catalog
 from .cooldown import Cooldown
 from .fallback import Fallback
-from .fallback_setup import upstream_from_config
+from .fallback_setup import upstreams_from_config
 from .large_upload import LargeUploads
 from .lastuse import LastUse
 from .manage import Manager
 from .mirror import Mirror
+from .probes import UpstreamProbes
 from .project_page import ProjectPages
 from .prune import Pruner
 from .readme import Descriptions
 from .reads import Reads
 from .rebuild import rebuild_if_empty
+from .routing import Locator
 from .sources import Sources
 from .stores import Stores
 from .uploads import Uploads
@@ -71,6 +77,7 @@ class Registry:
     mirror: Mirror
     pruner: Pruner
     web: WebQueries
+    probes: UpstreamProbes | None = None  # each upstream's reachability, for /health
     _started: bool = False
     _start_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -119,13 +126,13 @@ def build(config: Config) -> Registry:
     cooldown = Cooldown.from_settings(
         settings.cooldown, settings.fallback.mode, stores.documents, permissions, refresh
     )
-    upstream = upstream_from_config(config, stores.storage)
+    upstreams = upstreams_from_config(config, stores.storage)
     fallback = None
-    if upstream is not None:
+    if upstreams:
         unpacked = settings.limits.max_unpacked_size
-        fallback = Fallback(upstream, settings.fallback, stores.pipeline, stores.cache, unpacked, cooldown)
+        fallback = Fallback(upstreams, settings.fallback, stores.pipeline, stores.cache, unpacked, cooldown)
     last_use = LastUse(stores.documents, settings.usage_flush_seconds)
-    sources = Sources(stores.cache, settings.fallback, permissions.has_rules, enabled=fallback is not None)
+    sources = _sources(stores, settings.fallback, permissions.has_rules, fallback)
     reads = Reads(
         stores.cache,
         stores.storage,
@@ -145,8 +152,21 @@ def build(config: Config) -> Registry:
     registry = Registry(
         config, stores, access, fallback, reads, uploads, large, manager, cooldown, mirror, pruner, web
     )
+    if fallback is not None:  # each upstream's reachability for /health, probed in the background
+        registry.probes = UpstreamProbes(fallback.upstreams, settings.fallback.probe_seconds)
     log.info("%s", registry.describe_fallback())
     return registry
+
+
+def _sources(
+    stores: Stores,
+    settings: FallbackSettings,
+    reserved: Callable[[NormalizedName], bool],
+    fallback: Fallback | None,
+) -> Sources:
+    """The one owner of "local or which upstream", locating projects across the upstreams."""
+    locate = Locator(fallback.upstreams).locate if fallback is not None else None
+    return Sources(stores.cache, settings, reserved, enabled=fallback is not None, locate=locate)
 
 
 def _web_queries(stores: Stores, access: AccessControl, reads: Reads) -> WebQueries:

@@ -8,8 +8,10 @@
   registry's own stable URLs; the first download fetches, verifies and stores the file
   (``fetch``), later ones are served from storage, also when the upstream is gone.
 
-Whether the upstream may be asked at all is decided in ``sources`` (reserved and local names
-never reach it): every method here takes the ``UpstreamPermit`` that decision made. Pages say
+Whether an upstream may be asked at all, and which one, is decided in ``sources`` (reserved
+and local names never reach one): every method here takes the ``UpstreamPermit`` that decision
+made and asks only the upstream it names (``pypi.upstreams``; the ``pypi.fallback_*`` keys are
+a list of one named ``default``). Links and stored records name that upstream. Pages say
 where they come from (PEP 708): a mirrored project ``tracks`` the upstream's page; a merged one
 lists it in ``alternate-locations``. Project pages come from the upstream's kept pages
 (``registry.upstream.keeper``: shared through the Storage, refreshed in the background), so a
@@ -21,11 +23,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from packaging.utils import canonicalize_version
 
 from ..cache import Cache
+from ..config.upstreams import DEFAULT_NAME
 from ..config.views import FallbackSettings
 from ..errors import InvalidUpload, NotFound, NotSupported, UpstreamError
 from ..models import METADATA_SUFFIX, FileRecord
@@ -45,18 +48,19 @@ _MEMO_LIMIT = 4096
 
 
 class Fallback:
-    """One upstream index, the mode it is used in, and per-process state (fetch locks, refusals)."""
+    """The upstream indexes by name, the mode they are used in, and per-process state (fetch
+    locks, refusals)."""
 
     def __init__(
         self,
-        upstream: UpstreamIndex,
+        upstreams: Mapping[str, UpstreamIndex],
         settings: FallbackSettings,
         pipeline: FilePipeline,
         cache: Cache,
         max_unpacked_size: int,
         cooldown: Cooldown,
     ) -> None:
-        self.upstream = upstream
+        self.upstreams = dict(upstreams)
         self.cooldown = cooldown
         self.mode = settings.mode
         self.pipeline = pipeline
@@ -68,7 +72,14 @@ class Fallback:
 
     def describe(self) -> str:
         """One line for start-up: where the fallback goes (never with credentials)."""
-        return f"Upstream fallback: {self.mode} from {self.upstream.url}"
+        if list(self.upstreams) == [DEFAULT_NAME]:
+            return f"Upstream fallback: {self.mode} from {self.upstreams[DEFAULT_NAME].url}"
+        shown = ", ".join(f"{name} ({index.url})" for name, index in self.upstreams.items())
+        return f"Upstream fallback: {self.mode} from, in order: {shown}"
+
+    def index(self, permit: UpstreamPermit) -> UpstreamIndex:
+        """The one upstream the permit names."""
+        return self.upstreams[permit.upstream]
 
     # -- project pages -------------------------------------------------------------------
 
@@ -84,9 +95,9 @@ class Fallback:
         """
         project, serial = permit.project, permit.serial
         if self.mode == "redirect" and serial is None:
-            return Redirect(self.upstream.project_url(project))
+            return Redirect(self.index(permit).project_url(project))
         try:
-            kept = self.upstream.page(project)
+            kept = self.index(permit).page(project)
         except NotFound:
             if serial is None:
                 raise NotFound(f"Project {project!r} not found") from None
@@ -108,8 +119,8 @@ class Fallback:
         """Stored files first (they win on a filename), then the upstream's."""
         project = permit.project
         records = self.cache.list_files(project) if permit.serial is not None else []
-        page_url = self.upstream.project_url(project)
-        return kept_listing(project, kept, records, page_url, self.mode, self.cooldown)
+        page_url = self.index(permit).project_url(project)
+        return kept_listing(project, kept, records, page_url, self.mode, self.cooldown, permit.upstream)
 
     # -- files ---------------------------------------------------------------------------
 
@@ -140,24 +151,24 @@ class Fallback:
         if self.mode == "redirect":
             return Redirect(redact(file.url) + (METADATA_SUFFIX if wants_metadata else ""))
         if wants_metadata:
-            return self._metadata(file)
+            return self._metadata(permit, file)
         authorize_fill()
         return self._fetch(permit, file, parsed, stream=stream)
 
     def _find(
         self, permit: UpstreamPermit, digest: str, filename: str
     ) -> tuple[UpstreamFile, ParsedFilename]:
-        file = self.upstream.page(permit.project).find(filename)
+        file = self.index(permit).page(permit.project).find(filename)
         matches = file is not None and len(digest) >= 8 and file.sha256.startswith(digest)
         if file is not None and matches and (parsed := _parse(permit, file)) is not None:
             return file, parsed
         raise NotFound(f"File {filename!r} not found")
 
-    def _metadata(self, file: UpstreamFile) -> Proxied:
+    def _metadata(self, permit: UpstreamPermit, file: UpstreamFile) -> Proxied:
         """The upstream's PEP 658 file for a wheel not fetched yet, checked against its hash."""
         if not file.has_metadata:
             raise NotFound(f"File {file.filename + METADATA_SUFFIX!r} not found")
-        proxied = metadata_body(self.upstream.fetch_small_file(file.url + METADATA_SUFFIX))
+        proxied = metadata_body(self.index(permit).fetch_small_file(file.url + METADATA_SUFFIX))
         if file.metadata_sha256 and proxied.etag != file.metadata_sha256:
             log.error("Upstream metadata of %s does not match its listed sha256", file.filename)
             raise UpstreamError(
@@ -171,9 +182,10 @@ class Fallback:
     ) -> Proxied | FileRecord:
         project = permit.project
         key = (project, file.filename)
+        index = self.index(permit)
         self._check_refused((project, file.filename, file.sha256))
         # Wait for a fetch of the same file in this process; then it is (usually) stored.
-        acquired = self.fetching.acquire(key, timeout=max(30.0, 3 * self.upstream.timeout))
+        acquired = self.fetching.acquire(key, timeout=max(30.0, 3 * index.timeout))
         release = (lambda: self.fetching.release(key)) if acquired else (lambda: None)
         try:
             stored = self.cache.get_file(project, file.filename)
@@ -182,7 +194,7 @@ class Fallback:
                     raise NotFound(f"File {file.filename!r} not found")
                 release()
                 return stored
-            download = self.upstream.open_file(file.url)
+            download = index.open_file(file.url)
         except BaseException:
             release()
             raise
@@ -194,6 +206,7 @@ class Fallback:
             download,
             lambda message: self._refuse((project, file.filename, file.sha256), message),
             release,
+            permit.upstream,
         )
         if not stream:
             return tee.consume()
@@ -210,7 +223,7 @@ class Fallback:
         wanted = canonicalize_version(version)
         return [
             file
-            for file in self.upstream.project(permit.project).files
+            for file in self.index(permit).project(permit.project).files
             if (parsed := _parse(permit, file)) is not None
             and canonicalize_version(str(parsed.version)) == wanted
         ]
@@ -237,7 +250,7 @@ class Fallback:
 
     def _refuse(self, file: tuple[str, str, str], message: str) -> None:
         """Remember a refused (project, filename, sha256) for a while: later requests get a 502 at once."""
-        until = time.monotonic() + max(30.0, self.upstream.page_ttl)
+        until = time.monotonic() + max(30.0, *(index.page_ttl for index in self.upstreams.values()))
         with self._lock:
             self._refused[file] = (until, message)
             if len(self._refused) > _MEMO_LIMIT:

@@ -23,8 +23,9 @@ from .cooldown import Cooldown
 from .listing import Link, Listing, Repository
 
 
-def row_link(project: NormalizedName, row: Row, mode: str) -> Link | None:
-    """The link to an upstream file: here in cache mode (if verifiable), upstream otherwise."""
+def row_link(project: NormalizedName, row: Row, mode: str, upstream: str = "") -> Link | None:
+    """The link to an upstream file (of the upstream named ``upstream``): here in cache mode
+    (if verifiable), upstream otherwise."""
     filename, url, sha256, requires, yanked, reason, has_metadata, metadata_sha256, size, when, version = row
     if not version or (mode == "cache" and not sha256):
         return None  # not a distribution of this project, or not cacheable without a hash
@@ -40,6 +41,7 @@ def row_link(project: NormalizedName, row: Row, mode: str) -> Link | None:
         yanked_reason=reason,
         size=size or None,
         upload_time=parse_time(when) if when else None,
+        upstream=upstream,
     )
 
 
@@ -57,12 +59,12 @@ def _record_link(record: FileRecord, row: Row | None) -> Link:
 
 
 def _upstream_links(
-    project: NormalizedName, kept: KeptPage, mode: str, cooldown: Cooldown
+    project: NormalizedName, kept: KeptPage, mode: str, cooldown: Cooldown, upstream: str
 ) -> Iterator[tuple[Row, Link]]:
     """The links of the page's files that may be listed (the cooldown asked only if it applies)."""
     holds = cooldown.applies(project)
     for row in kept.rows:
-        link = row_link(project, row, mode)
+        link = row_link(project, row, mode, upstream)
         if link is None:
             continue
         if holds and cooldown.hold(project, link.filename, Version(link.version), link.upload_time):
@@ -77,13 +79,15 @@ def kept_listing(
     page_url: str,
     mode: str,
     cooldown: Cooldown,
+    upstream: str = "",
 ) -> Listing:
-    """Stored files first (they win on a filename), then the upstream's, as one page."""
+    """Stored files first (they win on a filename), then the upstream's (named ``upstream``),
+    as one page."""
     stored = {record.filename: record for record in records}
     rows = {row[0]: row for row in kept.rows if row[10]}
     links = [
         _record_link(stored[row[0]], row) if row[0] in stored else link
-        for row, link in _upstream_links(project, kept, mode, cooldown)
+        for row, link in _upstream_links(project, kept, mode, cooldown, upstream)
     ]
     mirrored = all(record.origin for record in stored.values())
     repository = Repository(tracks=(page_url,)) if mirrored else Repository(alternate_locations=(page_url,))

@@ -1,13 +1,14 @@
-"""Build the upstream client from the ``pypi.fallback*`` settings, with its collaborators: the
-Storage that keeps its pages for every worker and instance (in a folder of its own, so a
-second upstream keeps its own pages), the memory limit, and the circuit breaker shared by the
-workers of this configuration."""
+"""Build the upstream clients from the ``pypi.fallback*`` and ``pypi.upstreams`` settings, each
+with its collaborators: the Storage that keeps its pages for every worker and instance (in a
+folder of its own, keyed by the upstream's URL), its share of the memory limit, and its
+circuit breaker shared by the workers of this configuration."""
 
 from __future__ import annotations
 
 import hashlib
 
 from ..config import Config
+from ..config.views import UpstreamSettings
 from ..errors import InvalidUpload
 from ..storage import Storage
 from ..upstream import UpstreamIndex, redact
@@ -34,20 +35,28 @@ def breaker_scope(config: Config, url: str) -> str:
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
-def upstream_from_config(config: Config, storage: Storage) -> UpstreamIndex | None:
-    """The upstream of ``pypi.fallback_url``, or None when fallback is off."""
+def upstreams_from_config(config: Config, storage: Storage) -> dict[str, UpstreamIndex]:
+    """The upstreams by name, in ``pypi.upstreams`` order (``pypi.fallback_url`` is a list of
+    one named ``default``); empty when fallback is off. Each keeps its pages in its own Storage
+    folder and has its own breaker, timeout, page TTL and credentials."""
     settings = config.settings.fallback
-    if settings.mode == "none" or not settings.url:
-        return None
+    if settings.mode == "none":
+        return {}
+    return {upstream.name: _index(config, storage, upstream) for upstream in settings.upstreams}
+
+
+def _index(config: Config, storage: Storage, upstream: UpstreamSettings) -> UpstreamIndex:
+    settings = config.settings.fallback
     return UpstreamIndex(
-        settings.url,
-        username=settings.username,
-        password=settings.password,
-        timeout=settings.timeout,
-        page_ttl=settings.page_ttl,
-        store=PageStore(storage, space_of(redact(settings.url))),
-        memory_limit=settings.memory,
-        breaker=Breaker.in_temp(breaker_scope(config, settings.url), settings.retry_after),
+        upstream.url,
+        username=upstream.username,
+        password=upstream.password,
+        token=upstream.token,
+        timeout=upstream.timeout,
+        page_ttl=upstream.page_ttl,
+        store=PageStore(storage, space_of(redact(upstream.url))),
+        memory_limit=settings.memory // max(1, len(settings.upstreams)),
+        breaker=Breaker.in_temp(breaker_scope(config, upstream.url), settings.retry_after),
         version_of=version_of,
         wait_for_refresh=settings.wait_for_refresh,
     )

@@ -37,9 +37,14 @@ PRIME_BYTES = 1024 * 1024  # read before answering: smaller files are verified b
 
 
 def cached_record(
-    parsed: ParsedFilename, upstream: UpstreamFile, digests: Digests, metadata: DistributionMetadata | None
+    parsed: ParsedFilename,
+    upstream: UpstreamFile,
+    digests: Digests,
+    metadata: DistributionMetadata | None,
+    source: str = "",
 ) -> FileRecord:
-    """The record of a verified upstream file: its own metadata, plus what the upstream says."""
+    """The record of a verified upstream file: its own metadata, plus what the upstream
+    (named ``source``) says."""
     record = new_record(
         parsed,
         digests,
@@ -49,6 +54,7 @@ def cached_record(
         yanked=upstream.yanked,
         yanked_reason=upstream.yanked_reason,
         origin=redact(upstream.url),
+        upstream=source,
     )
     return record.with_changes(requires_python=upstream.requires_python or record.requires_python)
 
@@ -74,8 +80,10 @@ class Tee:
         download: Download,
         on_failure: Callable[[str], None],
         release: Callable[[], None],
+        upstream_name: str = "",
     ) -> None:
         self.pipeline = pipeline
+        self.upstream_name = upstream_name  # recorded on the stored file's record
         self.max_unpacked_size = max_unpacked_size
         self.parsed = parsed
         self.upstream = upstream
@@ -175,7 +183,7 @@ class Tee:
     def _store(self, digests: Digests) -> FileRecord | None:
         """Store and record the verified file; failures are logged (the client has its copy)."""
         metadata = self._inspect(digests.size)
-        record = cached_record(self.parsed, self.upstream, digests, metadata)
+        record = cached_record(self.parsed, self.upstream, digests, metadata, self.upstream_name)
         try:
             stored = self.pipeline.add(record, self._spool, wheel_metadata(self.parsed, metadata))
         except RegistryError as exc:

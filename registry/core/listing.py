@@ -62,7 +62,8 @@ class StoredFile:
 @dataclass(frozen=True)
 class Link:
     """One file as a project page lists it. ``url`` is a site path (``/packages/...``) for files
-    served here, or an absolute upstream URL. Unknown ``size``/``upload_time`` are left out."""
+    served here, or an absolute upstream URL. Unknown ``size``/``upload_time`` are left out.
+    ``upstream``: the name of the upstream the file comes from ("" for uploads)."""
 
     filename: str
     version: str
@@ -75,6 +76,7 @@ class Link:
     yanked_reason: str = ""
     size: int | None = None
     upload_time: datetime | None = None
+    upstream: str = ""
 
     @classmethod
     def of(cls, record: FileRecord) -> Link:
@@ -91,6 +93,7 @@ class Link:
             yanked_reason=record.yanked_reason,
             size=record.size,
             upload_time=record.upload_time,
+            upstream=record.upstream,
         )
 
 

@@ -38,6 +38,7 @@ class ProjectPage:
     cached: frozenset[str]  # filenames stored here that were cached from the upstream
     upstream_url: str  # the upstream's page for the project, when files come from there
     mirrored: bool  # every file comes from the upstream
+    upstream: str = ""  # the name of the upstream its files come from (pypi.upstreams)
 
 
 class ProjectPages:
@@ -86,4 +87,5 @@ class ProjectPages:
             cached=frozenset(record.filename for record in listing.records if record.origin),
             upstream_url=upstream,
             mirrored=bool(repository.tracks),
+            upstream=next((link.upstream for link in links if link.upstream), ""),
         )

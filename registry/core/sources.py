@@ -9,7 +9,13 @@ send a name upstream. A name is never looked up upstream when:
 - it is reserved: listed in ``pypi.disallow_fallback`` or named by ``package.*`` rules
   (dependency confusion: a private ``internal-lib 1.0`` must win over an upstream 99.0);
 - it has files uploaded here, unless ``pypi.always_show_upstream`` mixes both;
-- in redirect mode, it has any files stored here (unless ``always_show_upstream``).
+- in redirect mode, it has any files stored here (unless ``always_show_upstream``);
+- no configured upstream's routing rules allow it, or the upstream its stored copies came
+  from no longer does (the project then serves only what is stored: never merged).
+
+With several upstreams (``pypi.upstreams``) the permit names exactly one: the upstream its
+stored copies came from (each cached record names it), else the first allowed one that has
+the project (``routing.Locator``). Every later step asks only that upstream.
 """
 
 from __future__ import annotations
@@ -23,6 +29,9 @@ from packaging.utils import NormalizedName
 
 from ..cache import Cache
 from ..config.views import FallbackSettings
+from .routing import Routes
+
+Locate = Callable[[NormalizedName, tuple[str, ...]], str]
 
 _MEMO_LIMIT = 4096
 
@@ -33,6 +42,17 @@ class UpstreamPermit:
 
     project: NormalizedName
     serial: int | None  # the project's serial here when decided (None: nothing stored)
+    upstream: str  # the name of the one upstream that may be asked
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """What a project's stored records say (memoized per serial): whether any was uploaded
+    here, and the upstream the cached ones came from."""
+
+    serial: int
+    uploads: bool
+    upstream: str | None
 
 
 @dataclass(frozen=True)
@@ -55,12 +75,15 @@ class Sources:
         settings: FallbackSettings,
         reserved: Callable[[NormalizedName], bool],
         enabled: bool,
+        locate: Locate | None = None,
     ) -> None:
         self.cache = cache
         self.settings = settings
         self.reserved = reserved  # package.* rules name it
         self.enabled = enabled  # an upstream is configured and fallback is on
-        self._uploads: OrderedDict[NormalizedName, tuple[int, bool]] = OrderedDict()
+        self.routes = Routes(settings.upstreams)
+        self.locate: Locate = locate or (lambda project, allowed: allowed[0])
+        self._stored: OrderedDict[NormalizedName, _Stored] = OrderedDict()
         self._lock = threading.Lock()
 
     def decide(self, project: NormalizedName) -> Decision:
@@ -69,22 +92,34 @@ class Sources:
         serial = self.cache.project_serial(project)
         if not self.enabled or project in self.settings.disallowed or self.reserved(project):
             return Decision(project, serial)
-        if serial is not None and not self.settings.always_show_upstream:
+        stored = self._stored_state(project, serial) if serial is not None else None
+        if stored is not None and not self.settings.always_show_upstream:
             if self.settings.mode == "redirect":
                 return Decision(project, serial)
-            if self._has_uploads(project, serial):
+            if stored.uploads:
                 return Decision(project, serial, uploads_only=True)
-        return Decision(project, serial, UpstreamPermit(project, serial))
+        allowed = self.routes.allowed(project)
+        if stored is not None and stored.upstream is not None:
+            if stored.upstream not in allowed:  # routed elsewhere since: serve what is stored
+                return Decision(project, serial)
+            return Decision(project, serial, UpstreamPermit(project, serial, stored.upstream))
+        if not allowed:
+            return Decision(project, serial)
+        return Decision(project, serial, UpstreamPermit(project, serial, self.locate(project, allowed)))
 
-    def _has_uploads(self, project: NormalizedName, serial: int) -> bool:
-        """Whether any file of the project was uploaded here (not cached); memoized per serial."""
+    def _stored_state(self, project: NormalizedName, serial: int) -> _Stored:
+        """Whether any file of the project was uploaded here (not cached), and which upstream
+        its cached files came from; memoized per serial."""
         with self._lock:
-            memo = self._uploads.get(project)
-        if memo is not None and memo[0] == serial:
-            return memo[1]
-        found = any(not record.origin for record in self.cache.list_files(project))
+            memo = self._stored.get(project)
+        if memo is not None and memo.serial == serial:
+            return memo
+        records = self.cache.list_files(project)
+        cached = next((record for record in records if record.origin), None)
+        upstream = None if cached is None else cached.upstream or self.routes.owner_of(cached.origin)
+        found = _Stored(serial, any(not record.origin for record in records), upstream)
         with self._lock:
-            self._uploads[project] = (serial, found)
-            while len(self._uploads) > _MEMO_LIMIT:
-                self._uploads.popitem(last=False)
+            self._stored[project] = found
+            while len(self._stored) > _MEMO_LIMIT:
+                self._stored.popitem(last=False)
         return found

@@ -116,6 +116,7 @@ class UpstreamIndex:
         *,
         username: str = "",
         password: str = "",
+        token: str = "",
         timeout: float = 10.0,
         page_ttl: float = 300.0,
         clock: Callable[[], float] = time.time,
@@ -135,9 +136,12 @@ class UpstreamIndex:
         self._auth_headers = (
             urllib3.make_headers(basic_auth=f"{username}:{password}") if username or password else {}
         )
+        if token:
+            self._auth_headers = {"Authorization": f"Bearer {token}"}
         self._pool = urllib3.PoolManager(num_pools=16, maxsize=16)
         self._retries = urllib3.Retry(total=5, connect=0, read=0, status=0, other=0, redirect=5)
         self.breaker = breaker
+        self.last_answer: tuple[float, str] | None = None  # (monotonic time, "ok" | "error: ...")
         self.memory = ByteLRU(memory_limit)
         self.keeper = PageKeeper(
             self, store=store, memory=self.memory, ttl=page_ttl, clock=clock,
@@ -158,6 +162,21 @@ class UpstreamIndex:
         return headers
 
     def _open(self, url: str, headers: dict[str, str], timeout: urllib3.Timeout) -> urllib3.BaseHTTPResponse:
+        """``_exchange``, noting how it went in ``last_answer`` (``/health`` shows it)."""
+        try:
+            response = self._exchange(url, headers, timeout)
+        except NotFound:
+            self.last_answer = (time.monotonic(), "ok")
+            raise
+        except UpstreamError as exc:
+            self.last_answer = (time.monotonic(), f"error: {exc.message}")
+            raise
+        self.last_answer = (time.monotonic(), "ok")
+        return response
+
+    def _exchange(
+        self, url: str, headers: dict[str, str], timeout: urllib3.Timeout
+    ) -> urllib3.BaseHTTPResponse:
         """Send a GET and wait for the headers; the body is left to the caller. A 304 is
         returned as is (only conditional requests get one). The breaker is asked first and
         told how it went.
@@ -274,6 +293,15 @@ class UpstreamIndex:
         fetched = self.fetch_page(project)
         assert fetched.project is not None  # an unconditional request never gets a 304
         return fetched.project
+
+    def probe(self) -> None:
+        """Ask for the index page and read only its headers (reachability, for ``/health``).
+
+        :raises NotFound | UpstreamError | UpstreamTimeout: as for pages.
+        """
+        response = self._open(self.url, {"Accept": ACCEPT_PAGE}, urllib3.Timeout(total=self.timeout))
+        response.close()  # the body (the whole index) is not wanted
+        response.release_conn()
 
     def open_file(self, url: str) -> Download:
         """Start downloading a file: headers received, body not read yet.

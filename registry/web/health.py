@@ -5,7 +5,11 @@ it, so a revision whose bucket or database is unusable never gets traffic, and t
 request finds the clients warm. ``/health/live`` is liveness: it answers while the process
 serves requests and touches no backend, so a Firestore or GCS outage never makes Cloud Run
 restart healthy instances (a restart cannot fix a backend and would add cold starts).
-An admin's ``/health`` also shows the upstream's memory use and circuit breaker.
+An admin's ``/health`` also shows each upstream's memory use and circuit breaker.
+
+With an upstream fallback, ``/health`` also shows each upstream's reachability under
+``upstreams``, from a background probe (``core.probes``): it never waits for an upstream,
+and an unreachable one does not fail the check (the registry still serves what it stores).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from werkzeug.wrappers import Response
 
+from ..core.fallback import Fallback
 from ..errors import RegistryError
 from .caching import apply_cache_policy
 from .common import core, identity, pages
@@ -36,13 +41,26 @@ def health() -> Response:
     checks = core().check_health()
     healthy = all(value == "ok" for value in checks.values())
     details: dict[str, object] = {}
-    fallback = core().fallback
+    fallback, probes = core().fallback, core().probes
+    if probes is not None:
+        details["upstreams"] = probes.report()
     if fallback is not None and _asked_by_admin():
         entries, size = pages().use()
-        details["upstream"] = fallback.upstream.status() | {"rendered_pages": entries, "rendered_bytes": size}
+        details["upstream"] = _upstream_details(fallback) | {
+            "rendered_pages": entries,
+            "rendered_bytes": size,
+        }
     response = jsonify({"status": "ok" if healthy else "error", **checks, **details})
     response.status_code = 200 if healthy else 503
     return apply_cache_policy(response, "never")
+
+
+def _upstream_details(fallback: Fallback) -> dict[str, object]:
+    """Each upstream's memory use and breaker: one upstream's at the top level (as before
+    several upstreams existed), several by name."""
+    if len(fallback.upstreams) == 1:
+        return next(iter(fallback.upstreams.values())).status()
+    return {name: index.status() for name, index in fallback.upstreams.items()}
 
 
 def _asked_by_admin() -> bool:

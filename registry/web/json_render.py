@@ -40,6 +40,7 @@ def _file_entry(record: FileRecord, base_url: str) -> dict[str, Any]:
         "url": base_url + record.url_path.lstrip("/"),
         "yanked": record.yanked,
         "yanked_reason": record.yanked_reason or None,
+        "_upstream": record.upstream or None,  # the upstream a cached file came from (private key)
     }
 
 

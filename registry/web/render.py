@@ -89,6 +89,8 @@ def _html_link(link: Link) -> str:
         attributes.append(f'data-dist-info-metadata="{metadata}" data-core-metadata="{metadata}"')
     if link.yanked:
         attributes.append(f'data-yanked="{escape(link.yanked_reason)}"')
+    if link.upstream:  # not a standard attribute: which configured upstream the file comes from
+        attributes.append(f'data-upstream="{escape(link.upstream)}"')
     return f"    <a {' '.join(attributes)}>{escape(link.filename)}</a><br/>\n"
 
 
@@ -114,6 +116,8 @@ def file_json(link: Link) -> dict[str, object]:
         entry["upload-time"] = format_time(link.upload_time)
     if link.requires_python:
         entry["requires-python"] = link.requires_python
+    if link.upstream:  # a private key (PEP 691 reserves "_" names): the file's upstream
+        entry["_upstream"] = link.upstream
     return entry
 
 

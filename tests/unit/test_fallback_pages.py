@@ -72,7 +72,7 @@ def make_services(tmp_path: Path, mode: str, **settings: str) -> Services:
     raw["pypi.always_show_upstream"] = settings.get("always", "false")
     services = Services.from_config(load_config(environ={}, overrides=raw))
     assert services.fallback is not None
-    services.fallback.upstream = Fixed(FILES)
+    services.fallback.upstreams["default"] = Fixed(FILES)
     return services
 
 
@@ -97,6 +97,7 @@ def test_cache_mode_serves_the_upstream_data_on(tmp_path: Path) -> None:
         "size": 4321,
         "upload-time": "2023-03-04T05:06:07.000000Z",
         "requires-python": ">=3.10",
+        "_upstream": "default",  # which configured upstream the file comes from
     }
 
 
@@ -132,7 +133,7 @@ def test_fallback_url_is_checked_and_its_password_never_echoed() -> None:
     assert config.values["pypi.fallback_url"] == "http://127.0.0.1:9/simple/"
 
 
-@pytest.mark.parametrize("name", ["lan-proxy", "personal-index", "organisation"])
+@pytest.mark.parametrize("name", ["lan-proxy", "personal-index", "organisation", "several-upstreams"])
 def test_usage_docs_show_the_configs_the_tests_use(name: str) -> None:
     from tests.server import ROOT
 
