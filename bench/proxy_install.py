@@ -19,14 +19,27 @@ cache, in these modes:
 ``--tree LABEL=PATH`` (repeatable) runs the registry modes once per source tree (gunicorn
 imports ``main:app`` from that folder), interleaved, so versions are compared under the same
 conditions. Servers run pinned to core 0, clients to core 1, all on 127.0.0.1. The table is printed and
-saved under ``bench/results/``; each figure is the best of ``--rounds`` runs.
+saved under ``bench/results/``.
+
+On a shared or small machine the same install from nginx alone varies several-fold from one run
+to the next (other work; on this project's VM a CPU that slows from ~2.6 s to ~10 s per install
+after a minute of sustained load and recovers after ~2 idle minutes), so a ratio between two
+runs minutes apart says little. Each registry mode is therefore paired with a reference run just
+before it (``static`` before ``warm``, ``restart`` and ``hanging``,
+``upstream`` before ``cold``), dirty pages are written out before every timed install, and the
+targets are judged on the median over ``--rounds`` of each round's paired ratio; the seconds
+shown are medians too. ``--rest SECONDS`` idles before every timed install (a rested machine:
+the registry's own cost weighs most against a fast install), ``--venvs DIR`` makes the
+virtualenvs elsewhere (a tmpfs takes the disk out).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -82,6 +95,8 @@ class Stack:
     registry_port: int = 0
     data: Path = WORK / "registry-data"
     tree: Path = REPO
+    venvs: Path = WORK / "venvs"  # where the clients' fresh virtualenvs are made
+    rest: float = 0.0  # seconds of idle before each timed install
     running: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def start_nginx(self) -> None:
@@ -191,9 +206,9 @@ def _venv(client: str, where: Path) -> Path:
     return where / "bin" / "python"
 
 
-def install(client: str, index: str, timeout: float) -> tuple[float, bool, str]:
-    """Seconds for one install of the whole set in a fresh venv, no client cache."""
-    python = _venv(client, WORK / "venvs" / client)
+def install(client: str, index: str, timeout: float, venvs: Path) -> tuple[float, bool, str]:
+    """Seconds for one install of the whole set in a fresh venv under ``venvs``, no client cache."""
+    python = _venv(client, venvs / client)
     if client == "uv":
         command = [str(BIN / "uv"), "pip", "install", "--no-cache", "--python", str(python)]
     else:
@@ -201,6 +216,7 @@ def install(client: str, index: str, timeout: float) -> tuple[float, bool, str]:
     command += ["--index-url", index, *static_index.REQUIREMENTS]
     env = {k: v for k, v in base_env().items() if not k.startswith("UV_")}
     env["UV_NO_CONFIG"] = "1"
+    os.sync()  # the previous install's writes are not charged to this one
     started = time.monotonic()
     try:
         done = subprocess.run(
@@ -217,8 +233,9 @@ def install(client: str, index: str, timeout: float) -> tuple[float, bool, str]:
 
 def measure(stack: Stack, client: str, mode: str, timeout: float) -> Result:
     where = mode if mode in ("static", "upstream") else "registry"
+    time.sleep(stack.rest)
     before, cpu = stack.upstream_requests(), stack.registry_cpu()
-    seconds, ok, note = install(client, stack.index(where), timeout)
+    seconds, ok, note = install(client, stack.index(where), timeout, stack.venvs)
     used = stack.registry_cpu() - cpu if where == "registry" else 0.0
     result = Result(seconds, ok, stack.upstream_requests() - before, note, used)
     log(f"{client} {stack.tree.name} {mode}: {result.cell()}, {result.upstream_requests} upstream requests, "
@@ -226,39 +243,93 @@ def measure(stack: Stack, client: str, mode: str, timeout: float) -> Result:
     return result
 
 
-def run_client(
-    stack: Stack, client: str, trees: dict[str, Path], timeout: float
-) -> dict[str, dict[str, Result]]:
-    """Every mode for one client: the direct ones once, the registry ones per tree, in order,
-    each tree's ``cold`` on a fresh data folder."""
-    direct = {mode: measure(stack, client, mode, timeout) for mode in ("static", "upstream")}
-    results: dict[str, dict[str, Result]] = {}
+# Each registry mode, after the direct run it is compared with (measured just before it).
+PAIRED = (("cold", "upstream"), ("warm", "static"), ("restart", "static"), ("hanging", "static"))
+
+
+def run_client(stack: Stack, client: str, trees: dict[str, Path], timeout: float) -> dict[str, Round]:
+    """One round of every mode for one client, per tree, each tree's ``cold`` on a fresh data
+    folder, each registry mode right after its reference run."""
+    results: dict[str, Round] = {}
     for label, tree in trees.items():
         stack.use_tree(label, tree)
-        results[label] = dict(direct)
-        for mode in ("cold", "warm", "restart", "hanging"):
+        found = Round()
+        for mode, reference in PAIRED:
             if mode == "cold":
                 stack.reset_registry()
+            found.add(reference, measure(stack, client, reference, timeout))
             if mode == "hanging":
                 stack.start_proxy("hang")
             if mode != "warm":
                 stack.start_registry()
-            results[label][mode] = measure(stack, client, mode, timeout)
+            found.add(mode, measure(stack, client, mode, timeout), reference)
         stack.start_proxy("delay")
+        results[label] = found
     return results
 
 
-def best(one: Result | None, other: Result) -> Result:
-    """The faster successful result (a failure only when both failed)."""
-    if one is None or (other.ok and (not one.ok or other.seconds < one.seconds)):
-        return other
-    return one
+@dataclass
+class Round:
+    """One round's runs of one client and tree: every run per mode, and each registry run's
+    ratio to the reference run made just before it."""
+
+    runs: dict[str, list[Result]] = field(default_factory=dict)
+    ratios: dict[str, float | None] = field(default_factory=dict)
+
+    def ratio(self, mode: str, base: str) -> float | None:
+        if dict(PAIRED).get(mode) == base:
+            return self.ratios.get(mode)
+        if mode in self.ratios and base in self.ratios:
+            one, other = self.ratios[mode], self.ratios[base]
+            return one / other if one is not None and other is not None else None
+        first, second = self.runs[mode][-1], self.runs[base][-1]
+        return first.seconds / second.seconds if first.ok and second.ok else None
+
+    def add(self, mode: str, result: Result, reference: str | None = None) -> None:
+        self.runs.setdefault(mode, []).append(result)
+        if reference is not None:
+            before = self.runs[reference][-1]
+            ok = result.ok and before.ok
+            self.ratios[mode] = result.seconds / before.seconds if ok else None
 
 
-def ratio(results: dict[str, Result], mode: str, base: str) -> float | None:
-    if not (results[mode].ok and results[base].ok):
-        return None
-    return results[mode].seconds / results[base].seconds
+@dataclass
+class Summary:
+    """Every round of one client and tree."""
+
+    rounds: list[Round] = field(default_factory=list)
+
+    def runs(self, mode: str) -> list[Result]:
+        return [run for found in self.rounds for run in found.runs.get(mode, [])]
+
+    def cell(self, mode: str) -> str:
+        runs = self.runs(mode)
+        failed = [run for run in runs if not run.ok]
+        if failed:
+            return f"FAILED {len(failed)} of {len(runs)} ({failed[0].note})"
+        seconds = sorted(run.seconds for run in runs)
+        spread = f" ({seconds[0]:.1f}-{seconds[-1]:.1f})" if len(seconds) > 1 else ""
+        return f"{statistics.median(seconds):.1f}{spread}"
+
+    def upstream_requests(self, mode: str) -> str:
+        counts = sorted({run.upstream_requests for run in self.runs(mode)})
+        return f"{counts[0]}-{counts[-1]}" if len(counts) > 1 else str(counts[0])
+
+    def cpu(self, mode: str) -> str:
+        return f"{statistics.median(run.server_cpu for run in self.runs(mode)):.1f}"
+
+    def ratio(self, mode: str, base: str) -> tuple[float, float, float] | None:
+        """Median, lowest and highest of the rounds' ratios of ``mode`` to ``base``: paired runs
+        where ``base`` is the mode's reference; for two registry modes the ratio of their paired
+        ratios (each against the reference run just before it); else the last runs of each in
+        the round. None when a run failed."""
+        values = []
+        for found in self.rounds:
+            value = found.ratio(mode, base)
+            if value is None:
+                return None
+            values.append(value)
+        return (statistics.median(values), min(values), max(values)) if values else None
 
 
 TARGETS = (
@@ -270,57 +341,56 @@ TARGETS = (
 )
 
 
-def report(results: dict[tuple[str, str], dict[str, Result]], sizes: dict[str, int], projects: int) -> str:
+def report(results: dict[tuple[str, str], Summary], sizes: dict[str, int], projects: int) -> str:
     """The table (one column per client and tree) and the targets, per client and tree."""
     columns = list(results)
+    rounds = max(len(summary.rounds) for summary in results.values())
     lines = [
         f"| install of the set ({projects} projects), fresh venv, no client cache | "
         + " | ".join(f"{client} s ({tree})" for client, tree in columns)
-        + " | upstream requests |",
-        "|---" * (2 + len(columns)) + "|",
+        + " | upstream requests | registry CPU s |",
+        "|---" * (3 + len(columns)) + "|",
     ]
     for mode in MODES:
-        cells = [results[column][mode].cell() for column in columns]
-        counts = "/".join(str(results[column][mode].upstream_requests) for column in columns)
-        lines.append(f"| {LABELS[mode]} | " + " | ".join(cells) + f" | {counts} |")
+        cells = [results[column].cell(mode) for column in columns]
+        counts = " / ".join(results[column].upstream_requests(mode) for column in columns)
+        cpu = " / ".join(results[column].cpu(mode) for column in columns) if mode in MODES[2:] else ""
+        lines.append(f"| {LABELS[mode]} | " + " | ".join(cells) + f" | {counts} | {cpu} |")
     lines.append("")
-    lines.append("Registry CPU seconds per install (all its processes; steadier than wall time when other")
-    lines.append("work shares the machine): " + "; ".join(
-        f"{client} ({tree}): " + ", ".join(f"{mode} {results[(client, tree)][mode].server_cpu:.1f}"
-                                          for mode in MODES[2:])
-        for client, tree in columns
-    ) + ".")  # fmt: skip
+    lines.append(
+        f"Seconds: median (lowest-highest) of {rounds} round(s); the direct modes are run before each"
+        " registry mode, so they have more runs. Registry CPU: median seconds per install, all its"
+        " processes."
+    )
     lines.append("")
+    lines.append("Targets, on the median of each round's ratio (lowest-highest):")
     for mode, base, limit, text in TARGETS:
-        found = [
-            (f"{client} ({tree})", ratio(results[(client, tree)], mode, base)) for client, tree in columns
-        ]
-        shown = ", ".join(
-            f"{name} {value:.2f}x {'ok' if value <= limit else 'MISSED'}"
-            if value is not None
-            else f"{name} n/a"
-            for name, value in found
-        )
-        lines.append(f"- {text}: {shown}")
+        shown = []
+        for client, tree in columns:
+            found = results[(client, tree)].ratio(mode, base)
+            if found is None:
+                shown.append(f"{client} ({tree}) n/a")
+                continue
+            middle, low, high = found
+            verdict = "ok" if middle <= limit else "MISSED"
+            shown.append(f"{client} ({tree}) {middle:.2f}x ({low:.2f}-{high:.2f}) {verdict}")
+        lines.append(f"- {text}: " + ", ".join(shown))
     largest = sorted(sizes.items(), key=lambda item: -item[1])[:3]
     lines.append("")
     lines.append("Largest JSON pages: " + ", ".join(f"{n} {s / 1e6:.1f} MB" for n, s in largest))
     return "\n".join(lines) + "\n"
 
 
-def run_all(
-    stack: Stack, args: argparse.Namespace, trees: dict[str, Path]
-) -> dict[tuple[str, str], dict[str, Result]]:
-    """Every round: each client, each tree; the best of the rounds per mode."""
-    results: dict[tuple[str, str], dict[str, Result]] = {}
+def run_all(stack: Stack, args: argparse.Namespace, trees: dict[str, Path]) -> dict[tuple[str, str], Summary]:
+    """Every round: each client, each tree."""
+    results: dict[tuple[str, str], Summary] = {}
     try:
         stack.start_nginx()
         stack.start_proxy("delay")
         for _ in range(args.rounds):  # rounds interleave clients and trees: drift hits all alike
             for client in args.clients:
                 for tree, found in run_client(stack, client, trees, args.timeout).items():
-                    kept = results.get((client, tree), {})
-                    results[(client, tree)] = {mode: best(kept.get(mode), found[mode]) for mode in MODES}
+                    results.setdefault((client, tree), Summary()).rounds.append(found)
     finally:
         stack.stop()
     return results
@@ -333,7 +403,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", nargs="+", choices=("pip", "uv"), default=["uv", "pip"])
     parser.add_argument("--delay", type=float, default=0.04, help="Seconds added per upstream request.")
     parser.add_argument("--timeout", type=float, default=600, help="Longest one install may take.")
-    parser.add_argument("--rounds", type=int, default=2, help="Run every mode this often; keep the best.")
+    parser.add_argument(
+        "--venvs",
+        type=Path,
+        default=WORK / "venvs",
+        help="Where to make the clients' virtualenvs (a tmpfs such as /dev/shm/bench takes the disk out).",
+    )
+    parser.add_argument(
+        "--rest",
+        type=float,
+        default=0.0,
+        help="Seconds of idle before each timed install (a VM that slows down under sustained load).",
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="Run every mode this often; report medians.")
     parser.add_argument(
         "--tree", action="append", default=[], metavar="LABEL=PATH", help="Also run the registry from PATH."
     )
@@ -348,7 +430,7 @@ def main(argv: list[str] | None = None) -> int:
     trees = {"this": REPO} | {
         label: Path(path).resolve() for label, path in (t.split("=", 1) for t in args.tree)
     }
-    results = run_all(Stack(root, logs, args.delay), args, trees)
+    results = run_all(Stack(root, logs, args.delay, venvs=args.venvs.resolve(), rest=args.rest), args, trees)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
     others = "".join(f"; {label} = {path}" for label, path in trees.items() if label != "this")
     title = f"# Proxy install benchmark, {time.strftime('%Y-%m-%d %H:%M')}"

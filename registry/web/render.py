@@ -14,7 +14,7 @@ from html import escape
 
 from ..core.listing import Link, Listing, Repository
 from ..errors import NotAcceptable
-from ..models import ProjectSummary, format_time, version_sort_key
+from ..models import ProjectSummary, format_time
 from .pages import Page
 
 API_VERSION = "1.1"
@@ -128,7 +128,8 @@ def render_project_json(project: str, links: Sequence[Link], repository: Reposit
     document: dict[str, object] = {"meta": meta, "name": project}
     if repository.alternate_locations:
         document["alternate-locations"] = list(repository.alternate_locations)
-    document["versions"] = sorted({link.version for link in links}, key=version_sort_key)
+    # A Listing's links are in version order already: keep the first of each, in order.
+    document["versions"] = list(dict.fromkeys(link.version for link in links))
     document["files"] = [file_json(link) for link in links]
     return json.dumps(document, separators=(",", ":")).encode()
 
