@@ -21,17 +21,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 from packaging.utils import canonicalize_name
 
 from registry.config import load_config
 from tests.backends import Backends
 from tests.cloud_emulators import azure_backend_settings, s3_backend_settings
 from tests.conftest import post_upload, start_server
-from tests.contract.test_cache import run_parallel
 from tests.db_services import new_cache_settings
 from tests.distributions import Dist, big_wheel_bytes, sdist_bytes, wheel_bytes, write_sdist, write_wheel
-from tests.e2e.test_cache_backends import listed, measure_latency
+from tests.e2e.test_cache_backends import listed, measure_latency, race_uploads_of_one_filename
 from tests.e2e.test_clients import fresh_venv, installed, pip_install, twine_upload, uv_install
 from tests.recovery.conftest import build
 from tests.server import ADMIN, ROOT, RegistryServer, base_settings, settings_env
@@ -124,17 +122,9 @@ def test_overwrite_is_refused_and_delete_removes_the_file(server: RegistryServer
 
 
 def test_concurrent_uploads_of_one_filename_have_one_winner(server: RegistryServer, unique_name: str) -> None:
+    winner, _entry = race_uploads_of_one_filename(server, unique_name, 8)
     filename = Dist(unique_name, "1.0").wheel_name
-    variants = [wheel_bytes(Dist(unique_name, "1.0", summary=f"variant {n}")) for n in range(8)]
-    outcomes = run_parallel(8, lambda n: post_upload(server, variants[n], filename, unique_name, "1.0"))
-    answers = {n: outcome for n, outcome in outcomes.items() if isinstance(outcome, requests.Response)}
-    assert len(answers) == 8, outcomes
-    winners = [n for n, answer in answers.items() if answer.status_code == 200]
-    assert len(winners) == 1, {n: (a.status_code, a.text) for n, a in answers.items()}
-    losers = [answer for n, answer in answers.items() if n != winners[0]]
-    assert all(a.status_code == 400 and "File already exists" in a.text for a in losers)
-    assert list(listed(server, unique_name)) == [filename]
-    assert server.get(file_path(server, unique_name, filename)).content == variants[winners[0]]
+    assert server.get(file_path(server, unique_name, filename)).content == winner
 
 
 def test_a_large_file_streams_ranged_and_through_the_redirect(

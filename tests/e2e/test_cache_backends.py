@@ -84,20 +84,29 @@ def test_twine_upload_pip_and_uv_install_and_yank(
     assert installed(uv_python)[unique_name] == "1.0"
 
 
-def test_concurrent_uploads_of_one_filename_have_one_winner(pair: RegistryServer, unique_name: str) -> None:
+def race_uploads_of_one_filename(
+    server: RegistryServer, unique_name: str, count: int
+) -> tuple[bytes, dict[str, object]]:
+    """``count`` different wheels sent under one filename at once: exactly one is stored, the
+    others are refused with 400. Returns the winner's bytes and its entry on the project page."""
     filename = Dist(unique_name, "1.0").wheel_name
-    variants = [wheel_bytes(Dist(unique_name, "1.0", summary=f"variant {n}")) for n in range(16)]
-    outcomes = run_parallel(16, lambda n: post_upload(pair, variants[n], filename, unique_name, "1.0"))
+    variants = [wheel_bytes(Dist(unique_name, "1.0", summary=f"variant {n}")) for n in range(count)]
+    outcomes = run_parallel(count, lambda n: post_upload(server, variants[n], filename, unique_name, "1.0"))
     answers = {n: outcome for n, outcome in outcomes.items() if isinstance(outcome, requests.Response)}
-    assert len(answers) == 16, outcomes
+    assert len(answers) == count, outcomes
     winners = [n for n, answer in answers.items() if answer.status_code == 200]
     assert len(winners) == 1, {n: (a.status_code, a.text) for n, a in answers.items()}
     losers = [answer for n, answer in answers.items() if n != winners[0]]
     assert all(a.status_code == 400 and "File already exists" in a.text for a in losers)
-    entries = listed(pair, unique_name)
+    entries = listed(server, unique_name)
     assert list(entries) == [filename]
-    download = pair.get(str(entries[filename]["url"]))
-    assert hashlib.sha256(download.content).digest() == hashlib.sha256(variants[winners[0]]).digest()
+    return variants[winners[0]], entries[filename]
+
+
+def test_concurrent_uploads_of_one_filename_have_one_winner(pair: RegistryServer, unique_name: str) -> None:
+    winner, entry = race_uploads_of_one_filename(pair, unique_name, 16)
+    download = pair.get(str(entry["url"]))
+    assert hashlib.sha256(download.content).digest() == hashlib.sha256(winner).digest()
 
 
 def test_rebuild_command_restores_a_lost_record(pair: RegistryServer, unique_name: str) -> None:
