@@ -175,6 +175,15 @@ SETTINGS: tuple[Setting, ...] = (
         "bounded by this); the least recently used go first. `/health` shows the use to admins.",
     ),
     Setting(
+        "pypi.shared_pages",
+        "256MiB",
+        parse_size,
+        "Disk space on this host for big rendered project pages (64 KiB and more, such as an "
+        "upstream project with thousands of files), shared by its workers and kept across "
+        "restarts in `$TMPDIR/registry-pages`; the least recently used go first. `0` turns it "
+        "off (Cloud Run: one worker per instance, and `/tmp` is memory there).",
+    ),
+    Setting(
         "pypi.always_show_upstream",
         "false",
         parse_bool,

@@ -136,6 +136,7 @@ class Settings:
     auth: AuthSettings
     log: LogSettings
     public_url: str
+    shared_pages: int = 0  # bytes of big rendered pages a host's workers share on disk
 
     @classmethod
     def from_values(cls, values: Mapping[str, Any], upstreams: tuple[UpstreamSettings, ...] = ()) -> Settings:
@@ -166,6 +167,7 @@ class Settings:
             auth=_auth(auth),
             log=LogSettings(values["log.format"], values["log.level"], values["log.project"]),
             public_url=pypi("public_url"),
+            shared_pages=pypi("shared_pages"),
         )
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from flask import Flask, request
 
+from ..core.app import Registry
+from ..core.identity import database_id
 from . import (
     access,
     caching,
@@ -28,6 +30,7 @@ from . import (
 )
 from .common import core
 from .pages import PageCache
+from .shared_pages import SharedPages, settings_digest
 from .upload_sessions import bp as upload_sessions_bp
 
 
@@ -36,10 +39,23 @@ def _start() -> None:
         core().start()
 
 
+def _pages(registry: Registry) -> PageCache:
+    """Rendered pages: bounded like the upstream's in memory, big ones shared on disk."""
+    config = registry.config
+    shared = None
+    if config.settings.shared_pages > 0:
+        documents = registry.stores.documents
+        shared = SharedPages.in_temp(
+            config.settings.shared_pages,
+            lambda: database_id(documents),
+            settings_digest(config.raw, config.here),
+        )
+    return PageCache(max_bytes=config.settings.fallback.memory, shared=shared, remember=compress.remember)
+
+
 def init_app(app: Flask) -> None:
     app.url_map.strict_slashes = False
-    memory = app.extensions["registry"].config.settings.fallback.memory  # rendered pages, bounded too
-    app.extensions["registry.pages"] = PageCache(max_bytes=memory)
+    app.extensions["registry.pages"] = _pages(app.extensions["registry"])
     errors.init_app(app)
     caching.init_app(app)
     compress.init_app(app)  # gzip for pages and JSON when the client accepts it

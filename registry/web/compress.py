@@ -30,6 +30,16 @@ COMPRESSIBLE = ("text/html", "application/vnd.pypi.simple", "application/json", 
 _kept = ByteLRU(KEPT_BYTES)
 
 
+def gzip_body(body: bytes) -> bytes:
+    """A body as this module sends it gzipped (the same bytes every time)."""
+    return gzip.compress(body, compresslevel=LEVEL, mtime=0)
+
+
+def remember(etag: str, compressed: bytes) -> None:
+    """Keep a page's gzip made elsewhere (a shared page), so it is not compressed again."""
+    _kept.put(etag, compressed, len(compressed))
+
+
 def _compressible(response: Response) -> bool:
     return (
         response.status_code == 200
@@ -57,9 +67,9 @@ def compress(response: Response) -> Response:
     etag, _weak = response.get_etag()
     compressed: bytes | None = _kept.get(etag) if etag else None
     if compressed is None:
-        compressed = gzip.compress(body, compresslevel=LEVEL, mtime=0)
+        compressed = gzip_body(body)
         if etag:
-            _kept.put(etag, compressed, len(compressed))
+            remember(etag, compressed)
     response.set_data(compressed)
     response.headers["Content-Encoding"] = "gzip"
     if etag:

@@ -63,5 +63,7 @@ def project(project: str) -> Response:
     if isinstance(answer, Redirect):
         return redirect_response(answer)
     content_type = _content_type()
-    page = pages().render(answer, content_type, lambda listing: render.render_project(listing, content_type))
+    page = pages().render(
+        answer, content_type, lambda listing: render.render_project(listing, content_type), share=True
+    )
     return page_response(page, public=answer.public, vary_accept=True)
