@@ -18,6 +18,7 @@ they would have saved: they are logged, never raised.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -191,10 +192,13 @@ class SharedPages:
         try:
             for folder in os.scandir(self.root):
                 if folder.is_dir(follow_symlinks=False):
-                    for entry in os.scandir(folder.path):
-                        if entry.is_file(follow_symlinks=False):
-                            info = entry.stat(follow_symlinks=False)
-                            found.append((info.st_mtime, info.st_size, entry.path))
+                    entries = [e for e in os.scandir(folder.path) if e.is_file(follow_symlinks=False)]
+                    for entry in entries:
+                        info = entry.stat(follow_symlinks=False)
+                        found.append((info.st_mtime, info.st_size, entry.path))
+                    if not entries and folder.path != str(self._folder):  # another database's, emptied
+                        with contextlib.suppress(OSError):
+                            os.rmdir(folder.path)
         except OSError as exc:
             log.warning("Cannot look through the shared pages: %s", exc.strerror)
             return

@@ -96,6 +96,9 @@ def test_the_least_recently_used_go_first(tmp_path: Path) -> None:
     pages.sweep()
     assert pages.get(("k", 0), 1) is not None
     assert sum(1 for number in range(3) if pages.get(("k", number), 1) is not None) == 1
+    (tmp_path / "pages" / "emptied").mkdir()  # another database's folder, all its pages gone
+    pages.sweep()
+    assert not (tmp_path / "pages" / "emptied").exists() and files[0].parent.exists()
 
 
 def test_the_database_identity_is_made_once(tmp_path: Path) -> None:
