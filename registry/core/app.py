@@ -7,6 +7,7 @@ needs the backends (the first admin, a rebuild of an empty Cache).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -32,6 +33,7 @@ from .catalog import Catalog
 from .cooldown import Cooldown
 from .fallback import Fallback
 from .fallback_setup import upstreams_from_config
+from .identity import database_id
 from .large_upload import LargeUploads
 from .lastuse import LastUse
 from .manage import Manager
@@ -78,6 +80,7 @@ class Registry:
     pruner: Pruner
     web: WebQueries
     probes: UpstreamProbes | None = None  # each upstream's reachability, for /health
+    _database_id: str | None = None
     _started: bool = False
     _start_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -93,7 +96,19 @@ class Registry:
                     print(f"Created user 'admin' with password {password} (shown once; only its hash "
                           "is stored)", file=sys.stderr, flush=True)  # fmt: skip
                 rebuild_if_empty(self.stores)  # an empty Cache over a filled Storage: fill it first
+                if self.config.settings.shared_pages > 0:  # read now, not on some request's time
+                    with contextlib.suppress(RegistryError):  # it only saves rendering: asked again later
+                        self.database_id()
                 self._started = True
+
+    def database_id(self) -> str:
+        """This database's identity (``core.identity``), read once per process.
+
+        :raises BackendUnavailable: it could not be read or stored.
+        """
+        if self._database_id is None:
+            self._database_id = database_id(self.stores.documents)
+        return self._database_id
 
     def check_health(self) -> dict[str, str]:
         """Each backend's state: ``ok`` or ``error: <why>`` (readiness, as in pypicloud)."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 from flask import Flask, request
 
 from ..core.app import Registry
-from ..core.identity import database_id
 from . import (
     access,
     caching,
@@ -44,11 +43,8 @@ def _pages(registry: Registry) -> PageCache:
     config = registry.config
     shared = None
     if config.settings.shared_pages > 0:
-        documents = registry.stores.documents
         shared = SharedPages.in_temp(
-            config.settings.shared_pages,
-            lambda: database_id(documents),
-            settings_digest(config.raw, config.here),
+            config.settings.shared_pages, registry.database_id, settings_digest(config.raw, config.here)
         )
     return PageCache(max_bytes=config.settings.fallback.memory, shared=shared, remember=compress.remember)
 
