@@ -31,7 +31,7 @@ from packaging.utils import (
 )
 
 from ..errors import NotFound, RegistryError, UpstreamError, UpstreamTimeout
-from .kept import KeptPage, VersionOf, compact
+from .kept import KeptPage, VersionOf, compacted
 from .locks import KeyedLocks
 from .memory import ByteLRU
 from .store import PageStore
@@ -148,27 +148,28 @@ class PageKeeper:
             self._remember(project, kept.confirmed(retry_at))
             return kept
         now = self._clock()
+        rows = None
         if fetched.project is None and kept is not None:  # 304: unchanged
             page = kept.confirmed(now, fetched.etag, fetched.last_modified)
         elif fetched.project is None:
             raise UpstreamError("The upstream index answered 304 to an unconditional request")
         else:
-            page = compact(
+            page, rows = compacted(
                 fetched.project, project, self.version_of,
                 etag=fetched.etag, last_modified=fetched.last_modified, when=now,
             )  # fmt: skip
         self._remember(project, page)
         if self.store is not None:  # off the request's path: the page is in memory already
             previous = kept.version if kept else ""
-            self._in_background(f"save:{project}", lambda: self._save(project, page, previous))
+            self._in_background(f"save:{project}", lambda: self._save(project, page, previous, rows))
         return page
 
-    def _save(self, project: str, page: KeptPage, previous: str) -> None:
+    def _save(self, project: str, page: KeptPage, previous: str, rows: bytes | None) -> None:
         assert self.store is not None
         if previous == page.version:
             self.store.confirm(project, page)
         else:
-            self.store.save(project, page, previous=previous)
+            self.store.save(project, page, previous=previous, rows=rows)
 
     def _shared_fresh(self, project: str, kept: KeptPage) -> KeptPage | None:
         """The store's copy if another worker or instance refreshed it within the interval."""

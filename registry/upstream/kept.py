@@ -129,6 +129,14 @@ def compact(
     page: UpstreamProject, project: str, version_of: VersionOf, *, etag: str, last_modified: str, when: float
 ) -> KeptPage:
     """The kept form of a freshly parsed page: rows sorted as pages list them."""
+    kept, _body = compacted(page, project, version_of, etag=etag, last_modified=last_modified, when=when)
+    return kept
+
+
+def compacted(
+    page: UpstreamProject, project: str, version_of: VersionOf, *, etag: str, last_modified: str, when: float
+) -> tuple[KeptPage, bytes]:
+    """``compact``'s page and its encoded rows (``encode`` takes them instead of encoding again)."""
     rows = [_row(file, version_of(project, file.filename) or "") for file in page.files]
     keys: dict[str, tuple[int, object]] = {}  # each version parsed once, not once per file
 
@@ -141,7 +149,8 @@ def compact(
     rows.sort(key=order)
     body = _encode_rows(page.name, page.url, page.api_version, rows)
     version = hashlib.blake2b(body, digest_size=16).hexdigest()
-    return KeptPage(page.name, page.url, page.api_version, tuple(rows), version, etag, last_modified, when)
+    kept = KeptPage(page.name, page.url, page.api_version, tuple(rows), version, etag, last_modified, when)
+    return kept, body
 
 
 def _encode_rows(name: str, url: str, api_version: str, rows: Sequence[Row]) -> bytes:
@@ -149,9 +158,12 @@ def _encode_rows(name: str, url: str, api_version: str, rows: Sequence[Row]) -> 
     return json.dumps(document, separators=(",", ":")).encode()
 
 
-def encode(page: KeptPage) -> bytes:
-    """The gzipped form written to the Storage (without the refresh fields, kept beside it)."""
-    return gzip.compress(_encode_rows(page.name, page.url, page.api_version, page.rows), compresslevel=1)
+def encode(page: KeptPage, rows: bytes | None = None) -> bytes:
+    """The gzipped form written to the Storage (without the refresh fields, kept beside it);
+    ``rows``: what ``compacted`` returned with the page, if at hand."""
+    if rows is None:
+        rows = _encode_rows(page.name, page.url, page.api_version, page.rows)
+    return gzip.compress(rows, compresslevel=1)
 
 
 def decode(data: bytes, version: str) -> KeptPage:

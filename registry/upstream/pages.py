@@ -61,8 +61,10 @@ class UpstreamProject:
 
 
 def _hashes(value: object) -> Mapping[str, str]:
-    if not isinstance(value, dict):
+    if not isinstance(value, dict) or not value:
         return EMPTY
+    if len(value) == 1 and type(value.get("sha256")) is str:  # the usual entry, taken as it is
+        return MappingProxyType(value)
     return MappingProxyType({str(k).lower(): str(v) for k, v in value.items() if isinstance(v, str)})
 
 

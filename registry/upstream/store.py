@@ -84,11 +84,12 @@ class PageStore:
             return page.confirmed(checked, head.get("etag", ""), head.get("last_modified", ""))
         return None
 
-    def save(self, project: str, page: KeptPage, previous: str = "") -> None:
-        """Write a new version (if not there yet) and point the head at it."""
+    def save(self, project: str, page: KeptPage, previous: str = "", rows: bytes | None = None) -> None:
+        """Write a new version (if not there yet) and point the head at it (``rows``: see
+        ``kept.encode``)."""
         try:
             with contextlib.suppress(AlreadyExists):  # the same page, stored by another worker
-                self.storage.put(self._page_key(project, page.version), io.BytesIO(encode(page)), {})
+                self.storage.put(self._page_key(project, page.version), io.BytesIO(encode(page, rows)), {})
             self.confirm(project, page)
             if previous and previous != page.version:
                 self.storage.delete(self._page_key(project, previous))
