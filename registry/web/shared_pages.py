@@ -189,8 +189,9 @@ class SharedPages:
         except OSError:
             pass
 
-    def sweep(self) -> None:
-        """Delete the least recently used pages (of every folder) until a quarter under the limit."""
+    def _entries(self) -> list[tuple[float, int, str]] | None:
+        """Every page file under the root (every database's): mtime, size, path; None if the
+        root cannot be read. Folders of other databases left empty are removed on the way."""
         found = []
         try:
             for folder in os.scandir(self.root):
@@ -199,11 +200,25 @@ class SharedPages:
                     for entry in entries:
                         info = entry.stat(follow_symlinks=False)
                         found.append((info.st_mtime, info.st_size, entry.path))
-                    if not entries and folder.path != str(self._folder):  # another database's, emptied
+                    if not entries and folder.path != str(self._folder):
                         with contextlib.suppress(OSError):
                             os.rmdir(folder.path)
+        except FileNotFoundError:
+            return []
         except OSError as exc:
             log.warning("Cannot look through the shared pages: %s", exc.strerror)
+            return None
+        return found
+
+    def use(self) -> dict[str, int]:
+        """For ``/health``: the pages on this host (of every database), their bytes, the limit."""
+        found = self._entries() or []
+        return {"files": len(found), "bytes": sum(size for _, size, _ in found), "limit": self.limit}
+
+    def sweep(self) -> None:
+        """Delete the least recently used pages (of every folder) until a quarter under the limit."""
+        found = self._entries()
+        if found is None:
             return
         total = sum(size for _, size, _ in found)
         for _, size, path in sorted(found):

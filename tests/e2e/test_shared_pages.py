@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.server import RegistryServer, base_settings
+from tests.server import ADMIN, RegistryServer, base_settings
 from tests.static_index import StaticIndex
 
 pytestmark = pytest.mark.e2e
@@ -49,6 +49,17 @@ def upstream(tmp_path: Path) -> Iterator[StaticIndex]:
     index.stop()
 
 
+_started: list[RegistryServer] = []
+
+
+@pytest.fixture(autouse=True)
+def _stop_servers() -> Iterator[None]:
+    """Every server a test started is stopped, whatever the test's outcome."""
+    yield
+    while _started:
+        _started.pop().stop()
+
+
 def registry(upstream: StaticIndex, tmp_path: Path, data: str = "data", **extra: str) -> RegistryServer:
     settings = base_settings(tmp_path / data) | {
         "pypi.fallback": "cache",
@@ -57,6 +68,7 @@ def registry(upstream: StaticIndex, tmp_path: Path, data: str = "data", **extra:
     }
     (tmp_path / "tmp").mkdir(exist_ok=True)
     server = RegistryServer(settings, tmp_path / "logs", extra_env={"TMPDIR": str(tmp_path / "tmp")})
+    _started.append(server)
     return server.start()
 
 
@@ -108,6 +120,9 @@ def test_workers_answer_the_same_shared_page(upstream: StaticIndex, tmp_path: Pa
         assert {answer.headers["ETag"] for answer in answers} == {f"W/{first.headers['ETag']}"}
         assert all(answer.content == first.content for answer in answers)
         assert len(shared_files(tmp_path)) == 1
+        shown = server.get("health", auth=ADMIN).json()["shared_pages"]  # for admins only
+        assert shown == {"files": 1, "bytes": sum(shared_files(tmp_path).values()), "limit": 256 * 1024**2}
+        assert "shared_pages" not in server.get("health").json()
     finally:
         server.stop()
 
