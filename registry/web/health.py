@@ -50,9 +50,9 @@ def health() -> Response:
             "rendered_pages": entries,
             "rendered_bytes": size,
         }
-    shared = pages().shared
-    if shared is not None and _asked_by_admin():
-        details["shared_pages"] = shared.use()
+        shared = pages().shared  # big pages are upstream pages, above all
+        if shared is not None:
+            details["shared_pages"] = shared.use()
     response = jsonify({"status": "ok" if healthy else "error", **checks, **details})
     response.status_code = 200 if healthy else 503
     return apply_cache_policy(response, "never")
