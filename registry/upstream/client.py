@@ -27,9 +27,9 @@ from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from ..errors import NotFound, UpstreamError, UpstreamTimeout
 from .breaker import Breaker
 from .keeper import PageKeeper
-from .kept import KeptPage, VersionOf
+from .kept import KeptPage, VersionOf, read_page
 from .memory import ByteLRU
-from .pages import UpstreamProject, parse_page
+from .pages import UpstreamProject
 from .store import PageStore
 
 log = logging.getLogger("registry.upstream")
@@ -281,7 +281,7 @@ class UpstreamIndex:
         validators = response.headers.get("ETag", ""), response.headers.get("Last-Modified", "")
         if response.status == 304:
             return Fetched(None, *validators)
-        page = parse_page(body, response.headers.get("Content-Type", ""), redact(final_url))
+        page = read_page(body, response.headers.get("Content-Type", ""), redact(final_url))
         return Fetched(page, *validators)
 
     def fetch_project(self, project: str) -> UpstreamProject:

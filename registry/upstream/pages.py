@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from html.parser import HTMLParser
 from types import MappingProxyType
+from typing import Any, cast
 from urllib.parse import unquote, urljoin, urlsplit
 
 from ..errors import UpstreamError
@@ -60,7 +61,7 @@ class UpstreamProject:
     versions: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _hashes(value: object) -> Mapping[str, str]:
+def hashes_of(value: object) -> Mapping[str, str]:
     if not isinstance(value, dict) or not value:
         return EMPTY
     if len(value) == 1 and type(value.get("sha256")) is str:  # the usual entry, taken as it is
@@ -81,7 +82,7 @@ def _http_url(url: str) -> bool:
     return urlsplit(url).scheme in ("http", "https")
 
 
-def _joiner(base: str) -> Callable[[str], str | None]:
+def joiner(base: str) -> Callable[[str], str | None]:
     """Resolve links against ``base`` into absolute http(s) URLs without fragments (None if not).
 
     A big page lists thousands of links that differ only after a common start (``../../``, an
@@ -133,32 +134,34 @@ def _json_file(entry: object, join: Callable[[str], str | None]) -> UpstreamFile
     return UpstreamFile(
         filename=str(entry["filename"]),
         url=url,
-        hashes=_hashes(entry.get("hashes")),
+        hashes=hashes_of(entry.get("hashes")),
         requires_python=str(entry.get("requires-python") or ""),
         yanked=bool(yanked),
         yanked_reason=yanked if isinstance(yanked, str) else "",
         has_metadata=bool(metadata),
-        metadata_hashes=_hashes(metadata),
+        metadata_hashes=hashes_of(metadata),
         size=size if isinstance(size, int) and not isinstance(size, bool) and size > 0 else None,
         upload_time=_time(entry.get("upload-time")),
     )
 
 
-def parse_json(body: bytes, page_url: str) -> UpstreamProject:
-    """A PEP 691 project page.
+def load_json_page(body: bytes) -> dict[str, Any]:
+    """A PEP 691 page's JSON document, with a list of ``files``.
 
     :raises UpstreamError: not JSON, or not shaped like a project page.
     """
     try:
         document = json.loads(body)
-        entries = document["files"]
-        if not isinstance(entries, list):
+        if not isinstance(document["files"], list):
             raise TypeError("files is not a list")
     except (ValueError, KeyError, TypeError) as exc:
         raise UpstreamError(f"The upstream index sent an unreadable JSON project page ({exc})") from exc
-    join = _joiner(page_url)
-    files = tuple(file for entry in entries if (file := _json_file(entry, join)) is not None)
-    meta = document.get("meta") if isinstance(document.get("meta"), dict) else {}
+    return cast(dict[str, Any], document)
+
+
+def project_of(document: dict[str, Any], page_url: str, files: Sequence[UpstreamFile]) -> UpstreamProject:
+    """The project a PEP 691 document describes, with its ``files`` read by the caller."""
+    meta = document["meta"] if isinstance(document.get("meta"), dict) else {}
     versions = document.get("versions")
     return UpstreamProject(
         name=str(document.get("name") or ""),
@@ -169,7 +172,18 @@ def parse_json(body: bytes, page_url: str) -> UpstreamProject:
     )
 
 
-def _fragment_hashes(fragment: str) -> Mapping[str, str]:
+def parse_json(body: bytes, page_url: str) -> UpstreamProject:
+    """A PEP 691 project page.
+
+    :raises UpstreamError: not JSON, or not shaped like a project page.
+    """
+    document = load_json_page(body)
+    join = joiner(page_url)
+    files = tuple(file for entry in document["files"] if (file := _json_file(entry, join)) is not None)
+    return project_of(document, page_url, files)
+
+
+def _fragmenthashes_of(fragment: str) -> Mapping[str, str]:
     name, _, value = fragment.partition("=")
     return MappingProxyType({name.lower(): value}) if name and value else EMPTY
 
@@ -179,7 +193,7 @@ def _metadata_attribute(value: str | None) -> tuple[bool, Mapping[str, str]]:
     if value is None:
         return False, EMPTY
     if "=" in value:
-        return True, _fragment_hashes(value)
+        return True, _fragmenthashes_of(value)
     return value.strip().lower() != "false", EMPTY
 
 
@@ -224,7 +238,7 @@ def parse_html(body: bytes, page_url: str, charset: str = "utf-8") -> UpstreamPr
     parser.close()
     base = urljoin(page_url, parser.base) if parser.base else page_url
     files = []
-    join = _joiner(base)
+    join = joiner(base)
     for attributes, label in parser.anchors:
         href = str(attributes["href"])
         url, fragment = join(href), href.partition("#")[2]
@@ -239,7 +253,7 @@ def parse_html(body: bytes, page_url: str, charset: str = "utf-8") -> UpstreamPr
             UpstreamFile(
                 filename=filename,
                 url=url,
-                hashes=_fragment_hashes(fragment),
+                hashes=_fragmenthashes_of(fragment),
                 requires_python=attributes.get("data-requires-python") or "",
                 yanked="data-yanked" in attributes,
                 yanked_reason=yanked_reason or "",

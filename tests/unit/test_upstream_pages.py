@@ -8,8 +8,9 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 import pytest
 
+from registry.errors import UpstreamError
 from registry.upstream import parse_html, parse_json, parse_page
-from registry.upstream.pages import _joiner
+from registry.upstream.pages import joiner
 
 SHA = "a" * 64
 META = "b" * 64
@@ -102,5 +103,49 @@ def test_bad_json_is_an_upstream_error() -> None:
 def test_links_resolve_as_urljoin_would(link: str) -> None:
     base = "https://index.example/simple/demo/"
     expected = urldefrag(urljoin(base, link)).url
-    joined = _joiner(base)(link)
+    joined = joiner(base)(link)
     assert joined == (expected if urlsplit(expected).scheme in ("http", "https") else None)
+
+
+HOSTILE_ENTRIES: list[object] = [
+    {"filename": "demo-1.0-py3-none-any.whl", "url": "../../f/a.whl", "hashes": {"SHA256": "AB" * 32},
+     "upload-time": "2024-02-30T00:00:00.000000Z"},  # no such day
+    {"filename": "demo-1.0.tar.gz", "url": "/f/b", "hashes": {"sha256": "ab" * 32, "SHA256": "cd" * 32},
+     "upload-time": "2024-01-01T00:00:00Z", "yanked": "bad", "size": True,
+     "core-metadata": {"sha256": "EF" * 32}},
+    {"filename": "demo-2.0.tar.gz", "url": "https://e/x#sha256=1", "hashes": {"sha256": 5},
+     "upload-time": "2024-01-01T01:00:00.123456+01:00", "yanked": True, "size": -3,
+     "dist-info-metadata": True, "requires-python": None},
+    {"filename": "demo-3.0.tar.gz", "url": "javascript:alert(1)"},
+    {"filename": "", "url": "/x"},
+    "junk",
+    None,
+    {"filename": "demo-4.0.zip", "url": "//other/x", "hashes": [], "upload-time": 7,
+     "core-metadata": {"md5": "x"}},
+    {"filename": "demo-5.0.zip", "url": "x", "hashes": {}, "upload-time": "2024-01-01T00:00:00.123456Z",
+     "size": 12, "core-metadata": "yes", "requires-python": ">=3.9"},
+    {"filename": "other-1.0.tar.gz", "url": "o", "hashes": {"sha256": SHA}},  # not this project's
+    {"filename": "demo-6.0-py3-none-any.whl", "url": "w", "hashes": {"sha256": SHA}, "size": 10,
+     "upload-time": "2024-05-06T07:08:09.000001Z", "core-metadata": {"sha256": META}},
+]  # fmt: skip
+
+
+def test_a_json_page_read_into_rows_is_the_page_parsed_and_compacted() -> None:
+    """``kept.read_json_page`` (what the registry fetches with) skips the objects in between:
+    the kept rows and version must be exactly those of ``parse_json`` then ``compact``."""
+    from registry.core.fallback_setup import version_of
+    from registry.upstream.kept import compact, read_json_page, read_page
+
+    body = json.dumps({"meta": {"api-version": "1.1"}, "name": "demo", "files": HOSTILE_ENTRIES}).encode()
+    parsed = compact(parse_json(body, PAGE_URL), "demo", version_of, etag="", last_modified="", when=0)
+    read = compact(read_json_page(body, PAGE_URL), "demo", version_of, etag="", last_modified="", when=0)
+    assert read == parsed
+    assert [row[0] for row in read.rows if row[10]] == [
+        "demo-1.0-py3-none-any.whl", "demo-1.0.tar.gz", "demo-2.0.tar.gz", "demo-4.0.zip", "demo-5.0.zip",
+        "demo-6.0-py3-none-any.whl",
+    ]  # fmt: skip
+    newest = read.rows[-2]
+    assert newest[9] == "2024-05-06T07:08:09.000001Z" and newest[7] == META
+    assert read_page(body, "application/vnd.pypi.simple.v1+json; charset=utf-8", PAGE_URL).name == "demo"
+    with pytest.raises(UpstreamError):
+        read_json_page(b'{"files": {}}', PAGE_URL)
