@@ -12,13 +12,12 @@ The key that signs session cookies is made once per registry and kept in the Doc
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import secrets
 import threading
 from dataclasses import dataclass
 
-from ..errors import AlreadyExists, BackendUnavailable, Unauthorized
+from ..errors import BackendUnavailable, Unauthorized
 from .authn import Authenticator
 from .models import TOKEN_USERNAME, Identity, User
 from .store import AccessStore
@@ -85,11 +84,7 @@ class Sessions:
 
     def _load_or_create(self) -> bytes:
         documents = self.store.documents
-        found = documents.get_doc(SECRET_KIND, SECRET_KEY)
-        if found is None:
-            with contextlib.suppress(AlreadyExists):  # another process made it first: use theirs
-                documents.put_doc(SECRET_KIND, SECRET_KEY, {"key": secrets.token_hex(32)}, create_only=True)
-            found = documents.get_doc(SECRET_KIND, SECRET_KEY)
+        found = documents.get_or_create_doc(SECRET_KIND, SECRET_KEY, {"key": secrets.token_hex(32)})
         if found is None or not isinstance(found.get("key"), str):
             raise BackendUnavailable("the session key could not be stored in the database")
         return bytes.fromhex(found["key"])

@@ -7,8 +7,11 @@ both. Every change bumps one serial, which a process checks (cheaply) to know wh
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
 from typing import Any
+
+from ..errors import AlreadyExists
 
 
 class DocumentStore(ABC):
@@ -42,3 +45,13 @@ class DocumentStore(ABC):
     def get_doc(self, kind: str, key: str) -> dict[str, Any] | None:
         """One document, or None. May override: the default lists the kind."""
         return self.list_docs(kind).get(key)
+
+    def get_or_create_doc(self, kind: str, key: str, data: dict[str, Any]) -> dict[str, Any] | None:
+        """The document, created with ``data`` by the first process that asks (another one's
+        wins a race); None only if it could not be read back."""
+        found = self.get_doc(kind, key)
+        if found is None:
+            with contextlib.suppress(AlreadyExists):  # another process made it first: use theirs
+                self.put_doc(kind, key, data, create_only=True)
+            found = self.get_doc(kind, key)
+        return found

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import configparser
 import difflib
+import hashlib
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -125,6 +126,12 @@ class Config:
         """Resolve a configured path relative to the config file's folder."""
         path = Path(value).expanduser()
         return path if path.is_absolute() else self.here / path
+
+    def fingerprint(self) -> str:
+        """A digest of the settings as given (every raw key, and the folder paths are relative
+        to): processes with equal fingerprints run the same configuration."""
+        text = "\n".join([str(self.here), *(f"{key}={value}" for key, value in sorted(self.raw.items()))])
+        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
     def replace(self, **overrides: str) -> Config:
         """A new Config with some raw keys changed (used by tests and the CLI)."""

@@ -30,8 +30,7 @@ def breaker_scope(config: Config, url: str) -> str:
     """A name shared by every process running this configuration against this upstream (so by
     one server's workers), and by nobody else: two registries on one machine, or two upstreams
     of one registry, never share a breaker by accident."""
-    settings = "\n".join(f"{key}={value}" for key, value in sorted(config.raw.items()))
-    text = f"{config.here}\n{settings}\n{redact(url)}"
+    text = f"{config.fingerprint()}\n{redact(url)}"
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 

@@ -8,11 +8,10 @@ pages of an old database are never served for a new one whose serials repeat.
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 
 from ..cache.documents import DocumentStore
-from ..errors import AlreadyExists, BackendUnavailable
+from ..errors import BackendUnavailable
 
 IDENTITY_KIND = "identity"
 IDENTITY_KEY = "database"
@@ -23,11 +22,7 @@ def database_id(documents: DocumentStore) -> str:
 
     :raises BackendUnavailable: it could not be read or stored.
     """
-    found = documents.get_doc(IDENTITY_KIND, IDENTITY_KEY)
-    if found is None:
-        with contextlib.suppress(AlreadyExists):  # another process made it first: use theirs
-            documents.put_doc(IDENTITY_KIND, IDENTITY_KEY, {"id": secrets.token_hex(16)}, create_only=True)
-        found = documents.get_doc(IDENTITY_KIND, IDENTITY_KEY)
+    found = documents.get_or_create_doc(IDENTITY_KIND, IDENTITY_KEY, {"id": secrets.token_hex(16)})
     if found is None or not isinstance(found.get("id"), str):
         raise BackendUnavailable("the database's identity could not be stored")
     return str(found["id"])

@@ -31,6 +31,7 @@ from .pages import (
     UpstreamProject,
     hashes_of,
     joiner,
+    json_entry,
     load_json_page,
     parse_page,
     project_of,
@@ -228,20 +229,13 @@ def _hash_row_value(value: object) -> str:
 def _json_row(entry: object, join: Callable[[str], str | None]) -> Row | None:
     """One entry of a PEP 691 page's ``files`` as a row without its version, or None if unusable:
     what ``_row`` makes of ``pages.parse_json``'s file, without the objects in between."""
-    if not isinstance(entry, dict) or not entry.get("filename") or not entry.get("url"):
+    found = json_entry(entry, join)
+    if found is None:
         return None
-    url = join(str(entry["url"]))
-    if url is None:
-        return None
-    metadata = entry.get("core-metadata", entry.get("dist-info-metadata", False))
-    yanked = entry.get("yanked", False)
-    size = entry.get("size")
     return (
-        str(entry["filename"]), url, _hash_row_value(entry.get("hashes")),
-        str(entry.get("requires-python") or ""), bool(yanked), yanked if isinstance(yanked, str) else "",
-        bool(metadata), _hash_row_value(metadata),
-        size if isinstance(size, int) and not isinstance(size, bool) and size > 0 else 0,
-        _time_text(entry.get("upload-time")), "",
+        found.filename, found.url, _hash_row_value(found.hashes), found.requires_python,
+        found.yanked, found.yanked_reason, bool(found.metadata), _hash_row_value(found.metadata),
+        found.size or 0, _time_text(found.upload_time), "",
     )  # fmt: skip
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from html.parser import HTMLParser
 from types import MappingProxyType
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 from urllib.parse import unquote, urljoin, urlsplit
 
 from ..errors import UpstreamError
@@ -121,27 +121,59 @@ def joiner(base: str) -> Callable[[str], str | None]:
     return join
 
 
-def _json_file(entry: object, join: Callable[[str], str | None]) -> UpstreamFile | None:
+class JsonEntry(NamedTuple):
+    """The fields of one PEP 691 ``files`` entry, checked for type; hashes, core-metadata and
+    upload time as the page gives them (each reader keeps them its own way)."""
+
+    filename: str
+    url: str
+    hashes: object
+    requires_python: str
+    yanked: bool
+    yanked_reason: str
+    metadata: object
+    size: int | None
+    upload_time: object
+
+
+def json_entry(entry: object, join: Callable[[str], str | None]) -> JsonEntry | None:
     """One entry of a PEP 691 page's ``files``, or None if it is unusable."""
     if not isinstance(entry, dict) or not entry.get("filename") or not entry.get("url"):
         return None
     url = join(str(entry["url"]))
     if url is None:
         return None
-    metadata = entry.get("core-metadata", entry.get("dist-info-metadata", False))
     yanked = entry.get("yanked", False)
     size = entry.get("size")
-    return UpstreamFile(
+    return JsonEntry(
         filename=str(entry["filename"]),
         url=url,
-        hashes=hashes_of(entry.get("hashes")),
+        hashes=entry.get("hashes"),
         requires_python=str(entry.get("requires-python") or ""),
         yanked=bool(yanked),
         yanked_reason=yanked if isinstance(yanked, str) else "",
-        has_metadata=bool(metadata),
-        metadata_hashes=hashes_of(metadata),
+        metadata=entry.get("core-metadata", entry.get("dist-info-metadata", False)),
         size=size if isinstance(size, int) and not isinstance(size, bool) and size > 0 else None,
-        upload_time=_time(entry.get("upload-time")),
+        upload_time=entry.get("upload-time"),
+    )
+
+
+def _json_file(entry: object, join: Callable[[str], str | None]) -> UpstreamFile | None:
+    """One entry of a PEP 691 page's ``files`` as a file, or None if it is unusable."""
+    found = json_entry(entry, join)
+    if found is None:
+        return None
+    return UpstreamFile(
+        filename=found.filename,
+        url=found.url,
+        hashes=hashes_of(found.hashes),
+        requires_python=found.requires_python,
+        yanked=found.yanked,
+        yanked_reason=found.yanked_reason,
+        has_metadata=bool(found.metadata),
+        metadata_hashes=hashes_of(found.metadata),
+        size=found.size,
+        upload_time=_time(found.upload_time),
     )
 
 

@@ -29,7 +29,7 @@ from . import (
 )
 from .common import core
 from .pages import PageCache
-from .shared_pages import SharedPages, settings_digest
+from .shared_pages import SharedPages
 from .upload_sessions import bp as upload_sessions_bp
 
 
@@ -43,9 +43,7 @@ def _pages(registry: Registry) -> PageCache:
     config = registry.config
     shared = None
     if config.settings.shared_pages > 0:
-        shared = SharedPages.in_temp(
-            config.settings.shared_pages, registry.database_id, settings_digest(config.raw, config.here)
-        )
+        shared = SharedPages.in_temp(config.settings.shared_pages, registry.database_id, config.fingerprint())
     return PageCache(max_bytes=config.settings.fallback.memory, shared=shared, remember=compress.remember)
 
 

@@ -27,7 +27,7 @@ import stat
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable
 from pathlib import Path
 
 from ..errors import RegistryError
@@ -64,12 +64,6 @@ def code_digest() -> str:
         found = path.stat()
         digest.update(f"{path.relative_to(package)}\0{found.st_size}\0{found.st_mtime_ns}\0".encode())
     return digest.hexdigest()
-
-
-def settings_digest(raw: Mapping[str, str], here: Path) -> str:
-    """A digest of the settings as given (defaults are in the code's digest)."""
-    text = json.dumps([str(here), sorted(raw.items())])
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def _private_folder(path: Path) -> bool:
