@@ -9,7 +9,6 @@ on the upstream's page (a project that also has uploads here) are the links sort
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
@@ -40,7 +39,7 @@ def row_link(project: NormalizedName, row: Row, mode: str, upstream: str = "") -
         yanked=yanked,
         yanked_reason=reason,
         size=size or None,
-        upload_time=parse_time(when) if when else None,
+        uploaded=when,
         upstream=upstream,
     )
 
@@ -54,7 +53,7 @@ def _record_link(record: FileRecord, row: Row | None) -> Link:
     """A stored file's link; an upstream copy shows the upstream's current yanked state."""
     link = Link.of(record)
     if row is not None and record.origin and row[2] == record.sha256:
-        link = dataclasses.replace(link, yanked=row[4], yanked_reason=row[5])
+        link = link._replace(yanked=row[4], yanked_reason=row[5])
     return link
 
 

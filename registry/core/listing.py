@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, NamedTuple, Protocol, TypeVar
 
 from packaging.utils import NormalizedName
 
-from ..models import FileRecord, version_sort_key
+from ..models import FileRecord, format_time, parse_time, version_sort_key
 from ..storage import StoredObject
 
 T = TypeVar("T")
@@ -59,11 +59,15 @@ class StoredFile:
     public: bool
 
 
-@dataclass(frozen=True)
-class Link:
+class Link(NamedTuple):
     """One file as a project page lists it. ``url`` is a site path (``/packages/...``) for files
-    served here, or an absolute upstream URL. Unknown ``size``/``upload_time`` are left out.
-    ``upstream``: the name of the upstream the file comes from ("" for uploads)."""
+    served here, or an absolute upstream URL. Unknown ``size``/``uploaded`` are left out.
+    ``uploaded``: the upload time as PEP 700 writes it (``format_time``'s form).
+    ``upstream``: the name of the upstream the file comes from ("" for uploads).
+
+    A tuple, and the time kept as text, because a big upstream page makes tens of thousands of
+    links per rendering: a frozen dataclass costs eight times as much to build, and only the
+    JSON page shows the time (as that text)."""
 
     filename: str
     version: str
@@ -75,8 +79,12 @@ class Link:
     yanked: bool = False
     yanked_reason: str = ""
     size: int | None = None
-    upload_time: datetime | None = None
+    uploaded: str = ""
     upstream: str = ""
+
+    @property
+    def upload_time(self) -> datetime | None:
+        return parse_time(self.uploaded) if self.uploaded else None
 
     @classmethod
     def of(cls, record: FileRecord) -> Link:
@@ -92,7 +100,7 @@ class Link:
             yanked=record.yanked,
             yanked_reason=record.yanked_reason,
             size=record.size,
-            upload_time=record.upload_time,
+            uploaded=format_time(record.upload_time),
             upstream=record.upstream,
         )
 

@@ -23,6 +23,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import overload
 
+from .. import jsonbytes
 from ..errors import UpstreamError
 from ..models import format_time, parse_time, version_sort_key
 from .pages import (
@@ -174,7 +175,7 @@ def compacted(
 
 def _encode_rows(name: str, url: str, api_version: str, rows: Sequence[Row]) -> bytes:
     document = {"format": FORMAT, "name": name, "url": url, "api_version": api_version, "rows": rows}
-    return json.dumps(document, separators=(",", ":")).encode()
+    return jsonbytes.dumps(document)
 
 
 def encode(page: KeptPage, rows: bytes | None = None) -> bytes:

@@ -9,6 +9,7 @@ page's final URL (after redirects) or its ``<base href>``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +22,16 @@ from ..errors import UpstreamError
 from ..models import parse_time
 
 EMPTY: Mapping[str, str] = MappingProxyType({})
+MAX_SIZE = 2**63 - 1  # a file size past this is no size (and no JSON encoder's integer)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def text_of(value: object) -> str:
+    """A value of a JSON page as text that is valid Unicode: JSON may escape a lone UTF-16
+    surrogate (``"\\ud800"``), which is no character, and which strict UTF-8 encoders and the
+    JSON parsers of clients such as uv refuse; each becomes U+FFFD, as a decoder would make it."""
+    text = value if isinstance(value, str) else str(value)
+    return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
 
 
 @dataclass(frozen=True)
@@ -140,20 +151,20 @@ def json_entry(entry: object, join: Callable[[str], str | None]) -> JsonEntry | 
     """One entry of a PEP 691 page's ``files``, or None if it is unusable."""
     if not isinstance(entry, dict) or not entry.get("filename") or not entry.get("url"):
         return None
-    url = join(str(entry["url"]))
+    url = join(text_of(entry["url"]))
     if url is None:
         return None
     yanked = entry.get("yanked", False)
     size = entry.get("size")
     return JsonEntry(
-        filename=str(entry["filename"]),
+        filename=text_of(entry["filename"]),
         url=url,
         hashes=entry.get("hashes"),
-        requires_python=str(entry.get("requires-python") or ""),
+        requires_python=text_of(entry.get("requires-python") or ""),
         yanked=bool(yanked),
-        yanked_reason=yanked if isinstance(yanked, str) else "",
+        yanked_reason=text_of(yanked) if isinstance(yanked, str) else "",
         metadata=entry.get("core-metadata", entry.get("dist-info-metadata", False)),
-        size=size if isinstance(size, int) and not isinstance(size, bool) and size > 0 else None,
+        size=size if type(size) is int and 0 < size <= MAX_SIZE else None,
         upload_time=entry.get("upload-time"),
     )
 
@@ -196,11 +207,11 @@ def project_of(document: dict[str, Any], page_url: str, files: Sequence[Upstream
     meta = document["meta"] if isinstance(document.get("meta"), dict) else {}
     versions = document.get("versions")
     return UpstreamProject(
-        name=str(document.get("name") or ""),
+        name=text_of(document.get("name") or ""),
         url=page_url,
         files=files,
-        api_version=str(meta.get("api-version") or ""),
-        versions=tuple(str(v) for v in versions) if isinstance(versions, list) else (),
+        api_version=text_of(meta.get("api-version") or ""),
+        versions=tuple(text_of(v) for v in versions) if isinstance(versions, list) else (),
     )
 
 

@@ -8,12 +8,12 @@ URL) because these documents are read outside any page context.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from packaging.utils import NormalizedName
 from packaging.version import InvalidVersion, Version
 
+from .. import jsonbytes
 from ..core.listing import sorted_files
 from ..core.manage import find_version
 from ..errors import NotFound
@@ -122,4 +122,4 @@ def render_document(
         document["releases"] = {
             v: [_file_entry(r, base_url) for r in files if r.version == v] for v in versions
         }
-    return Page.build(json.dumps(document, separators=(",", ":")).encode(), JSON)
+    return Page.build(jsonbytes.dumps(document), JSON)

@@ -8,13 +8,13 @@ path prefix without knowing the public host name. Rendered pages are kept per da
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from html import escape
 
+from .. import jsonbytes
 from ..core.listing import Link, Listing, Repository
 from ..errors import NotAcceptable
-from ..models import ProjectSummary, format_time
+from ..models import ProjectSummary
 from .pages import Page
 
 API_VERSION = "1.1"
@@ -112,8 +112,8 @@ def file_json(link: Link) -> dict[str, object]:
     }
     if link.size is not None:
         entry["size"] = link.size
-    if link.upload_time is not None:
-        entry["upload-time"] = format_time(link.upload_time)
+    if link.uploaded:
+        entry["upload-time"] = link.uploaded
     if link.requires_python:
         entry["requires-python"] = link.requires_python
     if link.upstream:  # a private key (PEP 691 reserves "_" names): the file's upstream
@@ -131,7 +131,7 @@ def render_project_json(project: str, links: Sequence[Link], repository: Reposit
     # A Listing's links are in version order already: keep the first of each, in order.
     document["versions"] = list(dict.fromkeys(link.version for link in links))
     document["files"] = [file_json(link) for link in links]
-    return json.dumps(document, separators=(",", ":")).encode()
+    return jsonbytes.dumps(document)
 
 
 def render_project(listing: Listing, content_type: str) -> Page:
@@ -153,7 +153,7 @@ def render_index(projects: list[ProjectSummary], content_type: str) -> Page:
             "meta": {"api-version": API_VERSION},
             "projects": [{"name": project.display_name} for project in projects],
         }
-        return Page.build(json.dumps(document, separators=(",", ":")).encode(), content_type)
+        return Page.build(jsonbytes.dumps(document), content_type)
     links = (
         f'    <a href="{escape(project.name)}/">{escape(project.display_name)}</a><br/>\n'
         for project in projects
