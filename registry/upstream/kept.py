@@ -158,15 +158,13 @@ def compacted(
         rows = [(*row[:10], version_of(project, row[0]) or "") for row in page.files.rows]
     else:
         rows = [_row(file, version_of(project, file.filename) or "") for file in page.files]
-    keys: dict[str, tuple[int, object]] = {}  # each version parsed once, not once per file
-
-    def order(row: Row) -> tuple[bool, tuple[int, object], str]:
-        key = keys.get(row[10])
-        if key is None:
-            key = keys[row[10]] = version_sort_key(row[10])
-        return (row[10] == "", key, row[0])
-
-    rows.sort(key=order)
+    # Each version is parsed and compared once, not once per file: the distinct versions, in
+    # the page's order (mostly sorted already, which the sort takes advantage of), are ranked,
+    # then files sort by rank and filename; files of no version (not this project's) go last.
+    versions = sorted(dict.fromkeys(row[10] for row in rows if row[10]), key=version_sort_key)
+    rank = {version: number for number, version in enumerate(versions)}
+    rank[""] = len(versions)
+    rows.sort(key=lambda row: (rank[row[10]], row[0]))
     body = _encode_rows(page.name, page.url, page.api_version, rows)
     version = hashlib.blake2b(body, digest_size=16).hexdigest()
     kept = KeptPage(page.name, page.url, page.api_version, tuple(rows), version, etag, last_modified, when)
