@@ -31,12 +31,19 @@ targets are judged on the median over ``--rounds`` of each round's paired ratio;
 shown are medians too. ``--rest SECONDS`` idles before every timed install (a rested machine:
 the registry's own cost weighs most against a fast install), ``--venvs DIR`` makes the
 virtualenvs elsewhere (a tmpfs takes the disk out).
+
+uv reports its own seconds per phase, shown in a second table: resolving (the project pages and
+metadata: what the registry's page path costs a client), preparing (downloading and unpacking
+the files) and installing. On this VM most of an install's wall clock is the kernel's (uv's
+system time: 4-10 s per install, from run to run, for the same files), in preparing and
+installing; resolving is where a registry differs from a static index.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import socket
 import statistics
@@ -189,6 +196,7 @@ class Result:
     upstream_requests: int
     note: str = ""
     server_cpu: float = 0.0  # CPU seconds the registry's processes used (0 when not involved)
+    phases: dict[str, float] = field(default_factory=dict)  # the client's seconds per phase (uv)
 
     def cell(self) -> str:
         if not self.ok:
@@ -206,8 +214,23 @@ def _venv(client: str, where: Path) -> Path:
     return where / "bin" / "python"
 
 
-def install(client: str, index: str, timeout: float, venvs: Path) -> tuple[float, bool, str]:
-    """Seconds for one install of the whole set in a fresh venv under ``venvs``, no client cache."""
+# uv's summary lines: "Resolved 47 packages in 155ms", "Prepared 47 packages in 3.78s", ...
+_PHASE = re.compile(r"^(Resolved|Prepared|Installed) \d+ packages? in ([\d.]+)(ms|s)$", re.MULTILINE)
+PHASES = ("Resolved", "Prepared", "Installed")
+
+
+def phases_of(output: str) -> dict[str, float]:
+    """uv's own seconds per phase: resolving (project pages and metadata: what a registry's page
+    path costs), preparing (downloading and unpacking the files), installing (into the venv)."""
+    found = _PHASE.findall(output)
+    return {name: float(value) / (1000 if unit == "ms" else 1) for name, value, unit in found}
+
+
+def install(
+    client: str, index: str, timeout: float, venvs: Path
+) -> tuple[float, bool, str, dict[str, float]]:
+    """Seconds for one install of the whole set in a fresh venv under ``venvs``, no client cache,
+    and the client's own seconds per phase (uv's; empty for pip)."""
     python = _venv(client, venvs / client)
     if client == "uv":
         command = [str(BIN / "uv"), "pip", "install", "--no-cache", "--python", str(python)]
@@ -223,21 +246,21 @@ def install(client: str, index: str, timeout: float, venvs: Path) -> tuple[float
             procs.pinned(procs.CLIENT_CORE, command), env=env, capture_output=True, text=True, timeout=timeout
         )
     except subprocess.TimeoutExpired:
-        return time.monotonic() - started, False, f"no end within {timeout:.0f} s"
+        return time.monotonic() - started, False, f"no end within {timeout:.0f} s", {}
     elapsed = time.monotonic() - started
     if done.returncode != 0:
         lines = [line for line in (done.stderr + done.stdout).splitlines() if line.strip()]
-        return elapsed, False, (lines[-1] if lines else f"exit {done.returncode}")[:160]
-    return elapsed, True, ""
+        return elapsed, False, (lines[-1] if lines else f"exit {done.returncode}")[:160], {}
+    return elapsed, True, "", phases_of(done.stderr) if client == "uv" else {}
 
 
 def measure(stack: Stack, client: str, mode: str, timeout: float) -> Result:
     where = mode if mode in ("static", "upstream") else "registry"
     time.sleep(stack.rest)
     before, cpu = stack.upstream_requests(), stack.registry_cpu()
-    seconds, ok, note = install(client, stack.index(where), timeout, stack.venvs)
+    seconds, ok, note, phases = install(client, stack.index(where), timeout, stack.venvs)
     used = stack.registry_cpu() - cpu if where == "registry" else 0.0
-    result = Result(seconds, ok, stack.upstream_requests() - before, note, used)
+    result = Result(seconds, ok, stack.upstream_requests() - before, note, used, phases)
     log(f"{client} {stack.tree.name} {mode}: {result.cell()}, {result.upstream_requests} upstream requests, "
         f"registry CPU {used:.1f} s, RSS {stack.registry_rss():.0f} MiB")  # fmt: skip
     return result
@@ -318,6 +341,13 @@ class Summary:
     def cpu(self, mode: str) -> str:
         return f"{statistics.median(run.server_cpu for run in self.runs(mode)):.1f}"
 
+    def phases(self, mode: str) -> str:
+        """Median seconds of each client phase, "resolve / prepare / install" ("" without them)."""
+        runs = [run.phases for run in self.runs(mode) if all(name in run.phases for name in PHASES)]
+        if not runs:
+            return ""
+        return " / ".join(f"{statistics.median(run[name] for run in runs):.2f}" for name in PHASES)
+
     def ratio(self, mode: str, base: str) -> tuple[float, float, float] | None:
         """Median, lowest and highest of the rounds' ratios of ``mode`` to ``base``: paired runs
         where ``base`` is the mode's reference; for two registry modes the ratio of their paired
@@ -375,6 +405,18 @@ def report(results: dict[tuple[str, str], Summary], sizes: dict[str, int], proje
             verdict = "ok" if middle <= limit else "MISSED"
             shown.append(f"{client} ({tree}) {middle:.2f}x ({low:.2f}-{high:.2f}) {verdict}")
         lines.append(f"- {text}: " + ", ".join(shown))
+    phased = [column for column in columns if any(results[column].phases(mode) for mode in MODES)]
+    if phased:
+        lines += ["", "The client's own seconds per phase, median: resolve / prepare / install", ""]
+        lines.append("| mode | " + " | ".join(f"{client} ({tree})" for client, tree in phased) + " |")
+        lines.append("|---" * (1 + len(phased)) + "|")
+        for mode in MODES:
+            lines.append(f"| {LABELS[mode]} | " + " | ".join(results[c].phases(mode) for c in phased) + " |")
+        lines.append("")
+        lines.append(
+            "Resolving is the project pages and metadata (the registry's page path); preparing is"
+            " downloading and unpacking the files; installing is writing them into the venv."
+        )
     largest = sorted(sizes.items(), key=lambda item: -item[1])[:3]
     lines.append("")
     lines.append("Largest JSON pages: " + ", ".join(f"{n} {s / 1e6:.1f} MB" for n, s in largest))
