@@ -76,7 +76,9 @@ def _html_document(title: str, body_lines: Iterable[str], repository: Repository
         f'    <meta name="pypi:repository-version" content="{api_version(repository)}">\n{meta}'
         f"    <title>{escape(title)}</title>\n  </head>\n  <body>\n    <h1>{escape(title)}</h1>\n"
     )
-    return (head + "".join(body_lines) + "  </body>\n</html>\n").encode()
+    # "replace": text that is no Unicode (a lone surrogate in a page kept by an older version,
+    # before upstream text was cleaned on reading) becomes "?" instead of failing the page.
+    return (head + "".join(body_lines) + "  </body>\n</html>\n").encode(errors="replace")
 
 
 def _html_link(link: Link) -> str:

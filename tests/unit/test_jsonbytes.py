@@ -8,6 +8,8 @@ import json
 import pytest
 
 from registry import jsonbytes
+from registry.core.listing import Link, Repository
+from registry.web.render import render_project_html, render_project_json
 
 
 @pytest.mark.parametrize(
@@ -25,3 +27,12 @@ def test_compact_utf8_json_of_the_same_data(value: object) -> None:
 def test_what_orjson_refuses_is_written_by_json(value: object) -> None:
     written = jsonbytes.dumps(value)
     assert written == json.dumps(value, separators=(",", ":")).encode()
+
+
+def test_a_page_kept_with_a_lone_surrogate_still_renders() -> None:
+    """Kept rows written before upstream text was cleaned on reading may hold a lone surrogate:
+    both forms of the page still render (JSON escapes it, HTML shows "?")."""
+    link = Link("a-1.0.tar.gz", "1.0", "/x", yanked=True, yanked_reason="bad \udc00 build")
+    assert 'data-yanked="bad ? build"' in render_project_html("a", [link], Repository()).decode()
+    page = json.loads(render_project_json("a", [link], Repository()))
+    assert page["files"][0]["yanked"] == "bad \udc00 build"
