@@ -218,10 +218,6 @@ def _time_text(value: object) -> str:
 
 def _hash_row_value(value: object) -> str:
     """The sha256 in a PEP 691 ``hashes`` object (or a ``core-metadata`` value), if well formed."""
-    if not isinstance(value, dict) or not value:
-        return ""
-    if len(value) == 1 and type(value.get("sha256")) is str:
-        return _hex64(value["sha256"].lower())
     return _hex64(hashes_of(value).get("sha256", "").lower())
 
 

@@ -226,7 +226,7 @@ def parse_json(body: bytes, page_url: str) -> UpstreamProject:
     return project_of(document, page_url, files)
 
 
-def _fragmenthashes_of(fragment: str) -> Mapping[str, str]:
+def _fragment_hashes(fragment: str) -> Mapping[str, str]:
     name, _, value = fragment.partition("=")
     return MappingProxyType({name.lower(): value}) if name and value else EMPTY
 
@@ -236,7 +236,7 @@ def _metadata_attribute(value: str | None) -> tuple[bool, Mapping[str, str]]:
     if value is None:
         return False, EMPTY
     if "=" in value:
-        return True, _fragmenthashes_of(value)
+        return True, _fragment_hashes(value)
     return value.strip().lower() != "false", EMPTY
 
 
@@ -296,7 +296,7 @@ def parse_html(body: bytes, page_url: str, charset: str = "utf-8") -> UpstreamPr
             UpstreamFile(
                 filename=filename,
                 url=url,
-                hashes=_fragmenthashes_of(fragment),
+                hashes=_fragment_hashes(fragment),
                 requires_python=attributes.get("data-requires-python") or "",
                 yanked="data-yanked" in attributes,
                 yanked_reason=yanked_reason or "",
